@@ -1,0 +1,22 @@
+using System.CommandLine;
+using TuneSharp.Cli.Commands;
+
+namespace TuneSharp.Cli;
+
+/// <summary>The `tunesharp` command: one file per verb under Commands/.</summary>
+public static class CliApp
+{
+    public static RootCommand Build(TextWriter stdout, TextWriter stderr)
+    {
+        var root = new RootCommand("TuneSharp: fine-tune open LLMs natively in .NET.");
+        root.Subcommands.Add(EnvCommand.Create(stdout));
+        return root;
+    }
+
+    public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr)
+    {
+        var root = Build(stdout, stderr);
+        var config = new InvocationConfiguration { Output = stdout, Error = stderr };
+        return await root.Parse(args).InvokeAsync(config);
+    }
+}
