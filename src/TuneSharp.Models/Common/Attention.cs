@@ -1,0 +1,71 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using TorchSharp.Utils;
+using static TorchSharp.torch;
+
+namespace TuneSharp.Models.Common;
+
+/// <summary>Per-forward inputs shared by every layer: rotary tables, the mask, and the cache if decoding.</summary>
+public sealed record LayerContext(Tensor Cos, Tensor Sin, Tensor Mask, KvCache? Cache);
+
+/// <summary>
+/// Multi-head self-attention with grouped-query KV heads, optional q/k RMSNorm (qwen3) and RoPE.
+/// Shapes: B batch, T queries, S keys (cache + T), H query heads, Hkv KV heads, G = H / Hkv, D head dim.
+/// </summary>
+public sealed class Attention : nn.Module<Tensor, LayerContext, Tensor>
+{
+    [ComponentName(Name = "q_proj")] readonly nn.Module<Tensor, Tensor> _qProj;
+    [ComponentName(Name = "k_proj")] readonly nn.Module<Tensor, Tensor> _kProj;
+    [ComponentName(Name = "v_proj")] readonly nn.Module<Tensor, Tensor> _vProj;
+    [ComponentName(Name = "o_proj")] readonly nn.Module<Tensor, Tensor> _oProj;
+    [ComponentName(Name = "q_norm")] readonly RmsNorm? _qNorm;
+    [ComponentName(Name = "k_norm")] readonly RmsNorm? _kNorm;
+    readonly int _layer, _heads, _kvHeads, _headDim;
+    readonly double _scale;
+
+    public Attention(DecoderArgs a, int layer, string path, ILinearFactory linears, ScalarType dtype) : base("Attention")
+    {
+        _layer = layer;
+        _heads = a.NumAttentionHeads;
+        _kvHeads = a.NumKeyValueHeads;
+        _headDim = a.HeadDim;
+        _scale = 1.0 / Math.Sqrt(a.HeadDim);
+        _qProj = linears.Create($"{path}.q_proj", a.HiddenSize, _heads * _headDim, a.QkvBias, dtype);
+        _kProj = linears.Create($"{path}.k_proj", a.HiddenSize, _kvHeads * _headDim, a.QkvBias, dtype);
+        _vProj = linears.Create($"{path}.v_proj", a.HiddenSize, _kvHeads * _headDim, a.QkvBias, dtype);
+        _oProj = linears.Create($"{path}.o_proj", _heads * _headDim, a.HiddenSize, a.OutputBias, dtype);
+        if (a.QkNorm)
+        {
+            _qNorm = new RmsNorm(_headDim, a.RmsNormEps, dtype);
+            _kNorm = new RmsNorm(_headDim, a.RmsNormEps, dtype);
+        }
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor x, LayerContext ctx)
+    {
+        using var scope = NewDisposeScope();
+        long b = x.shape[0], t = x.shape[1];
+        var q = _qProj.call(x).view(b, t, _heads, _headDim);   // [B, T, H, D]
+        var k = _kProj.call(x).view(b, t, _kvHeads, _headDim); // [B, T, Hkv, D]
+        var v = _vProj.call(x).view(b, t, _kvHeads, _headDim); // [B, T, Hkv, D]
+        if (_qNorm is not null && _kNorm is not null)
+        {
+            q = _qNorm.call(q); // per-head norm over D, before RoPE
+            k = _kNorm.call(k);
+        }
+        q = Rope.Apply(q.transpose(1, 2), ctx.Cos, ctx.Sin); // [B, H, T, D]
+        k = Rope.Apply(k.transpose(1, 2), ctx.Cos, ctx.Sin); // [B, Hkv, T, D]
+        v = v.transpose(1, 2);                               // [B, Hkv, T, D]
+        if (ctx.Cache is not null) (k, v) = ctx.Cache.Update(_layer, k, v); // [B, Hkv, S, D]
+
+        // Grouped-query attention without copying K/V: view queries as [B, Hkv, G, T, D] and broadcast K/V over G.
+        var qg = q.view(b, _kvHeads, _heads / _kvHeads, t, _headDim);
+        var scores = qg.matmul(k.unsqueeze(2).transpose(-1, -2)) * _scale;   // [B, Hkv, G, T, S]
+        scores = scores.to(ScalarType.Float32).masked_fill(ctx.Mask.logical_not(), float.MinValue);
+        var probs = scores.softmax(-1).to(x.dtype);                           // softmax in fp32
+        var o = probs.matmul(v.unsqueeze(2));                                  // [B, Hkv, G, T, D]
+        o = o.view(b, _heads, t, _headDim).transpose(1, 2).reshape(b, t, _heads * _headDim); // [B, T, H*D]
+        return _oProj.call(o).MoveToOuterDisposeScope();
+    }
+}
