@@ -203,9 +203,10 @@ class DecoderReference:
         return self.w["lm_head.weight"]
 
     @torch.no_grad()
-    def forward(self, input_ids, cache=None):
+    def forward(self, input_ids, cache=None, rope_seq_len=None):
         """input_ids [B, T] continuing `cache` (or from position 0). Returns dict with
-        logits [B, T, V], hidden_0 [B, T, C] (embedding output), hidden_last [B, T, C] (final norm output)."""
+        logits [B, T, V], hidden_0 [B, T, C] (embedding output), hidden_last [B, T, C] (final norm output).
+        rope_seq_len overrides the dynamic-RoPE seq_len (only used to model wrong implementations)."""
         c = self.cfg
         B, T = input_ids.shape
         start = cache.length if cache is not None else 0
@@ -214,7 +215,7 @@ class DecoderReference:
             raise NotImplementedError("sliding window attention is not implemented in the reference")
 
         # RoPE tables for this call. For 'dynamic', HF uses seq_len = max(position_ids) + 1 of the call.
-        inv_freq = rope_inv_freq(c, seq_len=start + T)
+        inv_freq = rope_inv_freq(c, seq_len=start + T if rope_seq_len is None else rope_seq_len)
         cos, sin = rope_cos_sin(inv_freq, positions)  # [T, D]
 
         # Causal mask over all S = start + T keys: query at absolute position p sees keys 0..p.
@@ -273,12 +274,15 @@ class DecoderReference:
         up = linear(x, self.w, p, "up_proj", b)
         return linear(F.silu(gate) * up, self.w, p, "down_proj", b)
 
-    def decode_with_cache(self, input_ids, prefill_len):
+    def decode_with_cache(self, input_ids, prefill_len, step_rope_seq_len=None):
         """Prefill the first prefill_len tokens, then feed the rest one token at a time.
-        Returns logits [B, T - prefill_len, V] for the fed-one-at-a-time tokens."""
+        Returns logits [B, T - prefill_len, V] for the fed-one-at-a-time tokens.
+        Dynamic RoPE: every call uses seq_len = (cached + new tokens); keys already in the cache
+        keep the rotation they were stored with (as HF's DynamicCache does).
+        step_rope_seq_len overrides the decode steps' seq_len (only used to model wrong implementations)."""
         cache = KvCache(self.cfg.num_layers)
         self.forward(input_ids[:, :prefill_len], cache)
         steps = []
         for t in range(prefill_len, input_ids.shape[1]):
-            steps.append(self.forward(input_ids[:, t:t + 1], cache)["logits"])
+            steps.append(self.forward(input_ids[:, t:t + 1], cache, rope_seq_len=step_rope_seq_len)["logits"])
         return torch.cat(steps, dim=1)
