@@ -158,7 +158,7 @@ public sealed class HubClient : IDisposable
             // Same lock file as huggingface_hub, so a Python process and this one never write one blob together.
             await using var lockFile = await AcquireLockAsync(cache.LockPath(meta.Etag), ct);
             if (!RepoCache.IsUsableFile(blob))
-                await DownloadBlobAsync(meta, blob, $"{file} ({repo})", file, sameOrigin: meta.Location == resolveUrl, progress, ct);
+                await DownloadBlobAsync(meta, blob, repo, file, sameOrigin: meta.Location == resolveUrl, progress, ct);
         }
         RepoCache.Link(blob, pointer);
     }
@@ -194,13 +194,14 @@ public sealed class HubClient : IDisposable
     }
 
     /// <summary>Downloads into blobs/{etag}.incomplete (resuming it), verifies it, then renames it to the blob.</summary>
-    async Task DownloadBlobAsync(FileMetadata meta, string blob, string label, string file, bool sameOrigin,
+    async Task DownloadBlobAsync(FileMetadata meta, string blob, RepoRef repo, string file, bool sameOrigin,
         IProgress<DownloadProgress>? progress, CancellationToken ct)
     {
+        string label = $"{file} ({repo})";
         string incomplete = blob + ".incomplete";
         await RetryAsync($"{label}: GET {meta.Location}", async () =>
         {
-            await DownloadOnceAsync(meta, incomplete, file, sameOrigin, progress, ct);
+            await DownloadOnceAsync(meta, incomplete, repo, file, sameOrigin, progress, ct);
             return true;
         }, ct);
 
@@ -224,7 +225,7 @@ public sealed class HubClient : IDisposable
     }
 
     /// <summary>One GET: appends to the partial file on 206, starts over on 200.</summary>
-    async Task DownloadOnceAsync(FileMetadata meta, string incomplete, string file, bool sameOrigin,
+    async Task DownloadOnceAsync(FileMetadata meta, string incomplete, RepoRef repo, string file, bool sameOrigin,
         IProgress<DownloadProgress>? progress, CancellationToken ct)
     {
         long have = File.Exists(incomplete) ? new FileInfo(incomplete).Length : 0;
@@ -241,7 +242,7 @@ public sealed class HubClient : IDisposable
             File.Delete(incomplete); // the partial file does not fit the server's copy: start over on the next attempt
             throw new TransientStatusException(response.StatusCode);
         }
-        if (!response.IsSuccessStatusCode) ThrowIfFailed(response, null, file);
+        ThrowIfFailed(response, repo, file);
 
         bool append = have > 0 && response.StatusCode == HttpStatusCode.PartialContent && response.Content.Headers.ContentRange?.From == have;
         if (response.StatusCode == HttpStatusCode.PartialContent && !append)
@@ -309,21 +310,22 @@ public sealed class HubClient : IDisposable
         (int)status is 408 or 429 or 500 or 502 or 503 or 504;
 
     /// <summary>Maps a failed response to an error a user can act on.</summary>
-    void ThrowIfFailed(HttpResponseMessage response, RepoRef? repo, string? file)
+    void ThrowIfFailed(HttpResponseMessage response, RepoRef repo, string? file)
     {
         if (response.IsSuccessStatusCode) return;
         int code = (int)response.StatusCode;
         string? errorCode = Header(response, "X-Error-Code");
-        string what = repo == null ? file ?? response.RequestMessage?.RequestUri?.ToString() ?? "?" : repo.ToString();
+        bool repoMissing = errorCode is "RepoNotFound" or "RevisionNotFound";
         string tokenHint = Options.Token == null ? "set HF_TOKEN to a token that has access" : "the token in HF_TOKEN was refused or lacks access";
-        if (code == 404 && errorCode == "EntryNotFound" && file != null)
-            throw new HubException($"file '{file}' not found in {what}", code);
-        if (code == 404 || errorCode is "RepoNotFound" or "RevisionNotFound")
-            throw new HubException($"repository or revision not found: {what}" +
-                                   (code is 401 or 403 ? $" (or it is gated or private: {tokenHint})" : ""), code);
-        if (code is 401 or 403)
-            throw new HubException($"{what} is gated or private (HTTP {code}): {tokenHint}", code);
-        throw new HubException($"{what}{(file != null && repo != null ? $" '{file}'" : "")}: HTTP {code} {response.ReasonPhrase}", code);
+        throw code switch
+        {
+            // The hub answers 401 + RepoNotFound for a repo that is missing or that this caller may not see.
+            401 or 403 when repoMissing => new HubException($"repository or revision not found: {repo} (or it is gated or private: {tokenHint})", code),
+            401 or 403 => new HubException($"{repo} is gated or private (HTTP {code}): {tokenHint}", code),
+            404 when file != null && !repoMissing => new HubException($"file '{file}' not found in {repo} ({response.RequestMessage?.RequestUri})", code),
+            404 => new HubException($"repository or revision not found: {repo}", code),
+            _ => new HubException($"{repo}{(file != null ? $" '{file}'" : "")}: HTTP {code} {response.ReasonPhrase} from {response.RequestMessage?.RequestUri}", code),
+        };
     }
 
     static string? Header(HttpResponseMessage response, string name) =>
