@@ -25,9 +25,9 @@ public sealed record GenerationConfig
             using var doc = JsonDocument.Parse(File.ReadAllBytes(path));
             root = doc.RootElement.Clone();
         }
-        catch (JsonException e)
+        catch (JsonException ex)
         {
-            throw new InvalidDataException($"{path}: invalid JSON at line {e.LineNumber + 1}: {e.Message}", e);
+            throw new InvalidDataException($"{path}: invalid JSON at line {ex.LineNumber + 1}: {ex.Message}", ex);
         }
         if (root.ValueKind != JsonValueKind.Object) throw new InvalidDataException($"{path}: expected a JSON object");
         double? Num(string key) => root.TryGetProperty(key, out var v) && v.ValueKind == JsonValueKind.Number ? v.GetDouble() : null;

@@ -6,7 +6,7 @@ namespace TuneSharp.Inference.Tests;
 
 /// <summary>
 /// End-to-end golden test on a real pretrained checkpoint: greedy output of stories260K from a BOS-only prompt must equal,
-/// character for character, what llama2.c's run.c prints (temperature 0, steps=256 positions counted from BOS, stopping
+/// character for character, what llama2.c's run.c prints (temperature 0, steps=256: the forward at each position 0..255 yields one token, so 256 tokens; stopping
 /// only if BOS is sampled again).
 /// </summary>
 public class Stories260KTests
@@ -21,7 +21,7 @@ public class Stories260KTests
         var ids = bundle.Tokenizer.Encode("", addSpecialTokens: true);
         Assert.Equal([bos], ids);
 
-        var options = new SamplingOptions { Temperature = 0, MaxNewTokens = 255, StopTokenIds = [bos] };
+        var options = new SamplingOptions { Temperature = 0, MaxNewTokens = 256, StopTokenIds = [bos] };
         var generated = new Generator(bundle.Model).Generate([ids], options).Select(step => step[0]!.Value).ToList();
         string text = bundle.Tokenizer.Decode(generated);
         Assert.Equal(expected.TrimEnd('\n'), text.TrimEnd('\n'));
@@ -36,13 +36,13 @@ public class Stories260KTests
         var ids = bundle.Tokenizer.Encode("", addSpecialTokens: true);
         var generator = new TextGenerator(bundle.Model, bundle.Tokenizer);
 
-        var pieces = generator.Stream(ids, new SamplingOptions { Temperature = 0, MaxNewTokens = 255, StopTokenIds = [1] }).ToList();
+        var pieces = generator.Stream(ids, new SamplingOptions { Temperature = 0, MaxNewTokens = 256, StopTokenIds = [1] }).ToList();
         Assert.True(pieces.Count > 50, "text must arrive in many pieces, not at the end");
         Assert.Equal(expected.TrimEnd('\n'), string.Concat(pieces).TrimEnd('\n'));
 
         string stopped = string.Concat(generator.Stream(ids, new SamplingOptions
         {
-            Temperature = 0, MaxNewTokens = 255, StopTokenIds = [1], StopStrings = ["red ball"],
+            Temperature = 0, MaxNewTokens = 256, StopTokenIds = [1], StopStrings = ["red ball"],
         }));
         Assert.Equal(expected[..expected.IndexOf("red ball", StringComparison.Ordinal)], stopped);
         Assert.Equal("stop", generator.FinishReason);
