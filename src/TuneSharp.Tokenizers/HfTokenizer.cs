@@ -116,8 +116,9 @@ public sealed class HfTokenizer
     /// </summary>
     static HfTokenizer LoadGpt2Files(string directory, TokenizerConfig config)
     {
-        var vocab = JsonSerializer.Deserialize<Dictionary<string, int>>(File.ReadAllText(Path.Combine(directory, "vocab.json")))
-            ?? throw new InvalidDataException($"{Path.Combine(directory, "vocab.json")}: not a JSON object");
+        using var vocabDoc = JsonDocument.Parse(File.ReadAllText(Path.Combine(directory, "vocab.json")));
+        if (vocabDoc.RootElement.ValueKind != JsonValueKind.Object) throw new InvalidDataException("vocab.json: not a JSON object");
+        var vocab = vocabDoc.RootElement.EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetInt32(), StringComparer.Ordinal);
         var merges = new List<(string, string)>();
         int lineNo = 0;
         foreach (string line in File.ReadLines(Path.Combine(directory, "merges.txt")))
