@@ -1,6 +1,6 @@
+using TuneSharp.Testing;
 using System.Text;
 using TuneSharp.Core.Hub;
-using TuneSharp.Testing;
 using Xunit;
 
 namespace TuneSharp.Core.Tests.Hub;

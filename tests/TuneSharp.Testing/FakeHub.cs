@@ -5,7 +5,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 
-namespace TuneSharp.Core.Tests.Hub;
+namespace TuneSharp.Testing;
 
 /// <summary>One request as the fake hub saw it.</summary>
 public sealed record SeenRequest(string Method, string Path, string? Range, string? Authorization);
@@ -145,14 +145,14 @@ public sealed class FakeHub : IDisposable
         if (IsLfs(parts[4]))
         {
             string sha = Sha256(data);
-            resp.AddHeader("ETag", "\"" + Core.Hub.BlobHash.GitBlobSha1(Encoding.ASCII.GetBytes("pointer " + sha)) + "\"");
+            resp.AddHeader("ETag", "\"" + TuneSharp.Core.Hub.BlobHash.GitBlobSha1(Encoding.ASCII.GetBytes("pointer " + sha)) + "\"");
             resp.AddHeader("X-Linked-Etag", "\"" + sha + "\"");
             resp.AddHeader("X-Linked-Size", data.Length.ToString());
             resp.RedirectLocation = $"{Endpoint}/cdn/{sha}";
             Send(resp, 302, [], head: true);
             return;
         }
-        resp.AddHeader("ETag", "W/\"" + Core.Hub.BlobHash.GitBlobSha1(data) + "\"");
+        resp.AddHeader("ETag", "W/\"" + TuneSharp.Core.Hub.BlobHash.GitBlobSha1(data) + "\"");
         Send(resp, 200, data, head: ctx.Request.HttpMethod == "HEAD");
     }
 
