@@ -48,25 +48,44 @@ public static class ModelLoader
         var expected = new HashSet<string>(StringComparer.Ordinal);
         using (no_grad())
         {
+            // Modules that keep checkpoint tensors in another form (quantized weights) take them by key.
+            foreach (var (path, module) in model.named_modules())
+            {
+                if (module is not ICheckpointLoadable loadable) continue;
+                foreach (var key in loadable.CheckpointKeys)
+                {
+                    string name = $"{path}.{key}";
+                    expected.Add(name);
+                    if (Check(name, loadable.CheckpointShape(key)))
+                    {
+                        using var scope = NewDisposeScope();
+                        loadable.LoadFromCheckpoint(key, checkpoint.Load(name));
+                    }
+                }
+            }
             foreach (var (name, p) in model.named_parameters())
             {
-                if (notInCheckpoint?.Invoke(name) == true) continue;
+                if (expected.Contains(name) || notInCheckpoint?.Invoke(name) == true) continue;
                 expected.Add(name);
-                if (!checkpoint.Contains(name))
-                {
-                    problems.Add($"missing tensor '{name}' {Shape(p.shape)}");
-                    continue;
-                }
-                var info = checkpoint.Info(name);
-                if (!info.Shape.SequenceEqual(p.shape))
-                {
-                    problems.Add($"tensor '{name}' has shape {Shape(info.Shape)} in the checkpoint but the model expects {Shape(p.shape)}");
-                    continue;
-                }
+                if (!Check(name, p.shape)) continue;
                 using var scope = NewDisposeScope();
                 p.copy_(checkpoint.Load(name, p.dtype));
             }
         }
+
+        bool Check(string name, long[] shape)
+        {
+            if (!checkpoint.Contains(name))
+            {
+                problems.Add($"missing tensor '{name}' {Shape(shape)}");
+                return false;
+            }
+            var info = checkpoint.Info(name);
+            if (info.Shape.SequenceEqual(shape)) return true;
+            problems.Add($"tensor '{name}' has shape {Shape(info.Shape)} in the checkpoint but the model expects {Shape(shape)}");
+            return false;
+        }
+
         foreach (var name in checkpoint.Names)
             if (!expected.Contains(name) && !IsIgnorableCheckpointEntry(name) && notInCheckpoint?.Invoke(name) != true)
                 problems.Add($"unexpected tensor '{name}' {Shape(checkpoint.Info(name).Shape)}");
