@@ -1,0 +1,39 @@
+namespace TuneSharp.Data.Batching;
+
+/// <summary>
+/// A tokenized example: ids and, per token, whether the model is trained to predict it (the label policy's output:
+/// assistant turns incl. their end-of-turn token, completions, ...). Token 0 is never a target (nothing precedes it).
+/// </summary>
+public sealed record TokenizedSample(int[] InputIds, bool[] Trained, SourceLocation? Source = null)
+{
+    public int Length => InputIds.Length;
+
+    /// <summary>Number of tokens that contribute to the loss.</summary>
+    public int TrainedCount
+    {
+        get
+        {
+            int n = 0;
+            for (int t = 1; t < Trained.Length; t++) if (Trained[t]) n++;
+            return n;
+        }
+    }
+}
+
+/// <summary>
+/// A batch as flat row-major managed arrays [Rows, Length], built off the training thread. Labels are aligned with
+/// positions: Labels[r, t] is the token position t must predict (the next token), or <see cref="Ignore"/>.
+/// SegmentIds is set for packed batches (0 = padding, 1.. = sample index within the row); PositionIds restart per sample.
+/// </summary>
+public sealed record TrainBatch(int Rows, int Length, long[] InputIds, long[] Labels, long[] PositionIds, long[]? SegmentIds)
+{
+    public const long Ignore = -100;
+
+    /// <summary>Tokens that are not padding.</summary>
+    public int RealTokens { get; init; }
+
+    /// <summary>Labels that are not <see cref="Ignore"/>: the loss denominator's share of this batch.</summary>
+    public int TrainedTokens { get; init; }
+
+    public int Samples { get; init; }
+}
