@@ -28,6 +28,8 @@ public sealed record JinjaLimits
     public int MaxLoopIterations { get; init; } = 1_000_000;
     /// <summary>Nested macro calls.</summary>
     public int MaxCallDepth { get; init; } = 64;
+    /// <summary>Total macro calls in one render (bounds non-looping exponential recursion).</summary>
+    public int MaxMacroCalls { get; init; } = 100_000;
     /// <summary>Characters of output (including macro and set-block captures).</summary>
     public int MaxOutputChars { get; init; } = 32 * 1024 * 1024;
 
@@ -44,6 +46,7 @@ internal sealed class RenderState(IReadOnlyDictionary<string, object?> variables
     public Func<DateTime> Now { get; } = now;
     public int LoopIterations;
     public int CallDepth;
+    public int MacroCalls;
 
     public object? Lookup(string name)
     {
@@ -84,6 +87,8 @@ internal sealed class Macro(string name, string[] parameters, Func<RenderState, 
     {
         if (state.CallDepth >= state.Limits.MaxCallDepth)
             throw new TemplateRuntimeException($"macro calls nested deeper than {state.Limits.MaxCallDepth} (recursion limit)");
+        if (++state.MacroCalls > state.Limits.MaxMacroCalls)
+            throw new TemplateRuntimeException($"more than {state.Limits.MaxMacroCalls} macro calls in one render");
         var scope = new Scope(closure);
         var extra = new List<object?>();
         var bound = new bool[parameters.Length];
