@@ -48,6 +48,7 @@ public class SafeTensorsValidationTests
         ["string dim"] = (() => Header("{'w':{'dtype':'F32','shape':['4'],'data_offsets':[0,16]}}", 16), "'shape' holds a string"),
         ["huge dim"] = (() => Header("{'w':{'dtype':'F32','shape':[99999999999999999999],'data_offsets':[0,4]}}", 4), "'shape' holds 99999999999999999999"),
         ["shape overflow"] = (() => Header("{'w':{'dtype':'F32','shape':[4611686018427387904,4],'data_offsets':[0,4]}}", 4), "tensor 'w': shape [4611686018427387904, 4] is too large"),
+        ["empty shape overflow"] = (() => Header("{'w':{'dtype':'F32','shape':[0,4611686018427387904,4],'data_offsets':[0,0]}}", 0), "tensor 'w': shape [0, 4611686018427387904, 4] is too large"),
         ["rank above limit"] = (() => Header("{'w':{'dtype':'F32','shape':[" + string.Join(",", Enumerable.Repeat(1, 70)) + "],'data_offsets':[0,4]}}", 4), "tensor 'w': 'shape' has more than 64 values"),
         ["three offsets"] = (() => Header("{'w':{'dtype':'F32','shape':[1],'data_offsets':[0,4,8]}}", 8), "tensor 'w': 'data_offsets' has 3 values"),
         ["negative offset"] = (() => Header("{'w':{'dtype':'F32','shape':[1],'data_offsets':[-4,0]}}", 4), "'data_offsets' holds -4"),
