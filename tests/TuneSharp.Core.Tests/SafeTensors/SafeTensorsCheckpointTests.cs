@@ -17,7 +17,7 @@ public class SafeTensorsCheckpointTests
         Assert.Equal(file.Tensors.Keys, checkpoint.Names);
         Assert.Equal(file.Tensors["model.norm.weight"], checkpoint.Info("model.norm.weight"));
         using var a = checkpoint.Load("model.norm.weight", ScalarType.Float64);
-        using var b = file.Load("model.norm.weight").to(ScalarType.Float64);
+        using var b = file.Load("model.norm.weight", ScalarType.Float64);
         Assert.Equal(b.data<double>().ToArray(), a.data<double>().ToArray());
         Assert.False(checkpoint.Contains("lm_head.weight")); // tied embeddings
         Assert.Throws<KeyNotFoundException>(() => checkpoint.Info("lm_head.weight"));
@@ -80,6 +80,7 @@ public class SafeTensorsCheckpointTests
     [Fact]
     public void ShardsAreMappedOnFirstLoad_AndReleasedOnDispose()
     {
+        using var scope = torch.NewDisposeScope();
         using var dir = Sharded("{'weight_map':{'a':'s1.safetensors','c':'s2.safetensors'}}");
         var checkpoint = SafeTensorsCheckpoint.Open(dir.Path);
         // Only headers were read: s2 can vanish before anything is loaded from it, and the failure surfaces on Load.
