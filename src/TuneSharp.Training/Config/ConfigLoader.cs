@@ -29,13 +29,20 @@ public static class ConfigLoader
         var ctx = new BindContext(sourceName, baseDir, now);
 
         var stream = new YamlStream();
+        var parser = new TrackingParser(new Parser(new StringReader(yaml)));
         try
         {
-            stream.Load(new StringReader(yaml));
+            stream.Load(parser);
         }
         catch (YamlException e)
         {
             throw new ConfigException(new ConfigError(sourceName, (int)e.Start.Line, (int)e.Start.Column, null, YamlMessage(e)));
+        }
+        catch (InvalidOperationException)
+        {
+            // YamlDotNet's scanner throws this (without a position) on some malformed input, e.g. an unclosed "[a".
+            throw new ConfigException(new ConfigError(sourceName, (int)parser.LastEnd.Line, (int)parser.LastEnd.Column, null,
+                "invalid YAML after this point (unclosed bracket or quote?)"));
         }
         if (stream.Documents.Count > 1)
             throw new ConfigException(new ConfigError(sourceName, (int)stream.Documents[1].RootNode.Start.Line,
@@ -62,6 +69,19 @@ public static class ConfigLoader
 
     /// <summary>The resolved config as YAML; <see cref="Parse(string, string, IEnumerable{string}?)"/> of it gives an equal config.</summary>
     public static string ToYaml(TrainConfig config) => ConfigWriter.Write(config);
+
+    /// <summary>Remembers where the last successfully parsed event ended, to locate errors the scanner reports without a position.</summary>
+    sealed class TrackingParser(IParser inner) : IParser
+    {
+        public Mark LastEnd { get; private set; } = Mark.Empty;
+        public YamlDotNet.Core.Events.ParsingEvent? Current => inner.Current;
+
+        public bool MoveNext()
+        {
+            if (inner.Current != null) LastEnd = inner.Current.End;
+            return inner.MoveNext();
+        }
+    }
 
     /// <summary>YamlDotNet's message without its "(Line: .., Col: ..)" prefix (the position is reported separately).</summary>
     internal static string YamlMessage(YamlException e)

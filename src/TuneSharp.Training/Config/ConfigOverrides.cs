@@ -45,6 +45,11 @@ internal static class ConfigOverrides
             ctx.Error(marker, key, $"the value is not valid YAML: {ConfigLoader.YamlMessage(e)}");
             return null;
         }
+        catch (InvalidOperationException)
+        {
+            ctx.Error(marker, key, "the value is not valid YAML (unclosed bracket or quote?)");
+            return null;
+        }
     }
 
     static void Set(BindContext ctx, YamlMappingNode root, string[] segments, YamlNode value, YamlNode marker, string source)

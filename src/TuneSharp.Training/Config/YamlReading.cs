@@ -211,7 +211,7 @@ internal sealed class MapReader
         if (node == null) return fallback;
         if (YamlScalars.IsNull(node)) return null;
         if (convert(node, out T v)) return v;
-        TypeError(node, Full(key), what + " or null");
+        TypeError(node, Full(key), what);
         return fallback;
     }
 
