@@ -165,12 +165,14 @@ internal sealed class ConfigWriter
     static string Bool(bool b) => b ? "true" : "false";
     static string Int(int? v) => v is int i ? i.ToString(CultureInfo.InvariantCulture) : "null";
 
-    /// <summary>Shortest round-trip form, always recognisable as a float (1 -> 1.0).</summary>
+    /// <summary>Shortest round-trip form, always recognisable as a float (1 -> 1.0, 1E-08 -> 1.0e-08).</summary>
     static string Num(double? v)
     {
         if (v is not double d) return "null";
-        string s = d.ToString("R", CultureInfo.InvariantCulture);
-        return s.Contains('.') || s.Contains('E') ? s : s + ".0";
+        // "1E-08" -> "1.0e-08": a dot in the mantissa keeps YAML 1.1 readers (PyYAML) seeing a float too.
+        string[] parts = d.ToString("R", CultureInfo.InvariantCulture).Split('E');
+        string mantissa = parts[0].Contains('.') ? parts[0] : parts[0] + ".0";
+        return parts.Length == 2 ? mantissa + "e" + parts[1] : mantissa;
     }
 
     static string Flow(IEnumerable<string> items) => "[" + string.Join(", ", items) + "]";

@@ -110,6 +110,9 @@ public sealed class ConfigRoundTripTests : ConfigTestBase
         string yaml = ConfigLoader.ToYaml(first);
         Assert.Contains("micro_batch_size: 2", yaml);
         Assert.Contains("warmup_steps: null", yaml);
+        Assert.Contains("eps: 1.0e-08", yaml);
+        Assert.Contains("lr: 0.0002", yaml);
+        Assert.Contains("alpha: 16.0", yaml);
         Assert.Contains("targets: []", yaml);
         Assert.DoesNotContain("quant:", yaml); // only the sub-section of the chosen method is written
         Assert.Equal(first, Parse(yaml));
