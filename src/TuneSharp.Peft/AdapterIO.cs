@@ -147,6 +147,7 @@ public static class AdapterIO
 
     /// <summary>
     /// Builds the base model from <paramref name="baseDirectory"/> with the adapter's policy and loads the adapter weights.
+    /// The model is returned in eval mode (no adapter dropout), as transformers' from_pretrained does; call train() to train on.
     /// </summary>
     public static AdapterModelBundle Load(string adapterDirectory, string baseDirectory, ScalarType dtype = ScalarType.Float32, QuantSettings? quant = null)
     {
@@ -155,6 +156,7 @@ public static class AdapterIO
         try
         {
             LoadWeights(adapterDirectory, model);
+            model.eval();
             return new AdapterModelBundle(model, policy);
         }
         catch

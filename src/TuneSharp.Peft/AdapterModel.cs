@@ -16,8 +16,9 @@ public static class AdapterModel
     /// <summary>Every adapter layer with its module path, in module order.</summary>
     public static IEnumerable<(string Path, IAdapterLayer Layer)> Adapters(this nn.Module model)
     {
+        if (model is IAdapterLayer self) yield return ("", self); // named_modules() leaves out the root
         foreach (var (path, module) in model.named_modules())
-            if (module is IAdapterLayer layer) yield return (path, layer);
+            if (path.Length > 0 && module is IAdapterLayer layer) yield return (path, layer);
     }
 
     /// <summary>requires_grad = true exactly for adapter parameters (PEFT's mark_only_lora_as_trainable).</summary>
