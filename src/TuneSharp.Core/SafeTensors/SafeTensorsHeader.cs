@@ -190,7 +190,12 @@ internal sealed record SafeTensorsHeader(
             if (t.End > dataLength)
                 throw Bad(file, $"tensor '{t.Name}' ends at byte {t.End} but the data section has {dataLength} bytes");
             long expected;
-            try { expected = checked(t.ElementCount * SafeDTypes.ElementSize(t.DType)); }
+            try
+            {
+                expected = checked(t.ElementCount * SafeDTypes.ElementSize(t.DType));
+                // torch also multiplies the non-zero dims of an empty tensor: keep that product in range too.
+                _ = checked(t.Shape.Aggregate(1L, (p, d) => checked(p * Math.Max(d, 1))) * SafeDTypes.ElementSize(t.DType));
+            }
             catch (OverflowException) { throw Bad(file, $"tensor '{t.Name}': shape {t.ShapeText} is too large"); }
             if (t.ByteLength != expected)
                 throw Bad(file, $"tensor '{t.Name}' has {t.ByteLength} bytes but shape {t.ShapeText} of {t.DType} needs {expected}");

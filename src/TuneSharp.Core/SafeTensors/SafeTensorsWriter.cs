@@ -35,7 +35,7 @@ public static partial class SafeTensorsWriter
         long maxShardBytes = 5_000_000_000, string baseName = "model", IReadOnlyDictionary<string, string>? metadata = null)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxShardBytes);
-        if (baseName.Length == 0 || baseName.IndexOfAny(['/', '\\']) >= 0 || baseName is "." or "..")
+        if (baseName.Length == 0 || baseName.IndexOfAny(['/', '\\', '*', '?']) >= 0 || baseName is "." or "..")
             throw new ArgumentException($"base name '{baseName}' must be a plain file name", nameof(baseName));
         var entries = Prepare(tensors);
         string dir = Path.GetFullPath(directory);

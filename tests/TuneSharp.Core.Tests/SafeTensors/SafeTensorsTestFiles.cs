@@ -6,9 +6,26 @@ namespace TuneSharp.Core.Tests.SafeTensors;
 /// <summary>A unique temporary folder, deleted on dispose.</summary>
 public sealed class TempDir : IDisposable
 {
-    public TempDir() => Directory.CreateDirectory(Path);
+    /// <param name="root">Parent folder; the system temp folder by default.</param>
+    public TempDir(string? root = null)
+    {
+        Path = System.IO.Path.Combine(root ?? System.IO.Path.GetTempPath(), "tunesharp-st-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(Path);
+    }
 
-    public string Path { get; } = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "tunesharp-st-" + Guid.NewGuid().ToString("N"));
+    public string Path { get; }
+
+    /// <summary>Under /dev/shm (tmpfs) when it exists and is writable, else the system temp folder.</summary>
+    public static TempDir InMemoryIfPossible()
+    {
+        if (Directory.Exists("/dev/shm"))
+        {
+            try { return new TempDir("/dev/shm"); }
+            catch (IOException) { }
+            catch (UnauthorizedAccessException) { }
+        }
+        return new TempDir();
+    }
 
     public string File(string name) => System.IO.Path.Combine(Path, name);
 
