@@ -55,8 +55,9 @@ sealed class ChunkedLinearCrossEntropy : autograd.SingleTensorFunction<ChunkedLi
             }
         }
 
-        // Saved gradients live (natively) until the graph is freed after backward.
-        ctx.save_for_backward([gradHidden!, gradWeight?.to(weight.dtype)!]);
+        // TorchSharp turns the saved tensors into native SavedVariables only after forward returns, so they must
+        // outlive this scope (the caller's scope disposes the wrappers; the graph keeps the data until backward).
+        ctx.save_for_backward([gradHidden?.MoveToOuterDisposeScope()!, gradWeight?.to(weight.dtype).MoveToOuterDisposeScope()!]);
         return lossSum.MoveToOuterDisposeScope();
     }
 

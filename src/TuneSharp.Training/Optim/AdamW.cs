@@ -35,11 +35,11 @@ public sealed class AdamW : IDisposable
     /// <summary>State tensor suffixes in <see cref="StateTensors"/>: <c>{parameter}.exp_avg</c> etc.</summary>
     public const string ExpAvgKey = "exp_avg", ExpAvgSqKey = "exp_avg_sq", MasterKey = "master";
 
-    sealed class Slot(NamedParameter np, ParamGroup group)
+    sealed class Slot(NamedParameter np, ParameterGroup group)
     {
         public string Name => np.Name;
         public Parameter Param => np.Parameter;
-        public ParamGroup Group => group;
+        public ParameterGroup Group => group;
         public long Step;
         public Tensor? ExpAvg, ExpAvgSq, Master;
 
@@ -57,7 +57,7 @@ public sealed class AdamW : IDisposable
     readonly Dictionary<string, Slot> _byName = new(StringComparer.Ordinal);
     bool _disposed;
 
-    public AdamW(IReadOnlyList<ParamGroup> groups, AdamWOptions? options = null)
+    public AdamW(IReadOnlyList<ParameterGroup> groups, AdamWOptions? options = null)
     {
         Groups = groups;
         Options = options ?? new AdamWOptions();
@@ -73,14 +73,14 @@ public sealed class AdamW : IDisposable
             }
     }
 
-    public IReadOnlyList<ParamGroup> Groups { get; }
+    public IReadOnlyList<ParameterGroup> Groups { get; }
     public AdamWOptions Options { get; }
 
     /// <summary>Calls to <see cref="Step"/> so far.</summary>
     public long StepCount { get; private set; }
 
     /// <summary>The learning rate a group uses for a given schedule factor.</summary>
-    public static double LearningRate(ParamGroup group, double lrFactor) => group.Lr * group.LrMultiplier * lrFactor;
+    public static double LearningRate(ParameterGroup group, double lrFactor) => group.Lr * group.LrMultiplier * lrFactor;
 
     /// <summary>
     /// One update of every parameter that has a gradient; <paramref name="lrFactor"/> scales each group's lr

@@ -9,7 +9,7 @@ public sealed record NamedParameter(string Name, Parameter Parameter);
 /// A set of parameters sharing hyperparameters. The learning rate used at a step is
 /// <c>Lr * LrMultiplier * scheduleFactor</c>; <see cref="LrMultiplier"/> serves LoRA+ (B matrices at a higher lr).
 /// </summary>
-public sealed record ParamGroup(string Name, IReadOnlyList<NamedParameter> Parameters, double Lr, double WeightDecay,
+public sealed record ParameterGroup(string Name, IReadOnlyList<NamedParameter> Parameters, double Lr, double WeightDecay,
     double LrMultiplier = 1.0);
 
 /// <summary>Builds the usual AdamW parameter groups from named parameters.</summary>
@@ -25,7 +25,7 @@ public static class ParamGroups
     /// multiplier (first match wins; e.g. <c>("lora_B", 16)</c> for LoRA+). Empty groups are left out; order of
     /// parameters within a group follows the input.
     /// </summary>
-    public static IReadOnlyList<ParamGroup> Build(IEnumerable<NamedParameter> parameters, double lr, double weightDecay,
+    public static IReadOnlyList<ParameterGroup> Build(IEnumerable<NamedParameter> parameters, double lr, double weightDecay,
         IReadOnlyList<string>? noDecay = null, IReadOnlyList<(string Substring, double Multiplier)>? lrMultipliers = null)
     {
         noDecay ??= DefaultNoDecay;
@@ -47,7 +47,7 @@ public static class ParamGroups
         }
         return groups
             .OrderBy(g => g.Decay ? 0 : 1).ThenBy(g => g.Mult)
-            .Select(g => new ParamGroup(GroupName(g.Decay, g.Mult), g.Members, lr, g.Decay ? weightDecay : 0.0, g.Mult))
+            .Select(g => new ParameterGroup(GroupName(g.Decay, g.Mult), g.Members, lr, g.Decay ? weightDecay : 0.0, g.Mult))
             .ToList();
     }
 
