@@ -1,0 +1,117 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace TuneSharp.Training.Losses;
+
+/// <summary>The summed token loss of a micro-batch and how many tokens it covers.</summary>
+/// <param name="SumLoss">0-dim fp32: sum over trained tokens of -log p(label). Divide by the token count of the whole
+/// optimizer step (all micro-batches) before backward, see docs/training-math.md.</param>
+/// <param name="TokenCount">Number of labels that are not <see cref="CausalLmLoss.IgnoreIndex"/>.</param>
+public readonly record struct LossSum(Tensor SumLoss, long TokenCount);
+
+/// <summary>
+/// Causal language-model loss from the final hidden states and the lm-head weight.
+/// Shapes: hidden [B, T, H], lmHeadWeight [V, H], labels [B, T] int64. Labels are ALREADY ALIGNED: labels[b, t] is the
+/// target of position t (the token at t + 1 for plain next-token prediction, see <see cref="ShiftLabels"/>);
+/// <see cref="IgnoreIndex"/> (-100) marks positions that are not trained.
+/// </summary>
+public static class CausalLmLoss
+{
+    public const long IgnoreIndex = -100;
+
+    /// <summary>Token rows per chunk in <see cref="Compute"/>: peak extra memory is about chunkRows * V * 4 bytes * 2.</summary>
+    public const int DefaultChunkRows = 1024;
+
+    /// <summary>
+    /// Summed cross entropy computed in chunks of <paramref name="chunkRows"/> trained tokens, never materializing the
+    /// full logits; gradients flow to <paramref name="hidden"/> and <paramref name="lmHeadWeight"/> when they require them.
+    /// Logits are computed in the weight dtype, softmax and loss in fp32. Hidden and weight must have the same dtype.
+    /// </summary>
+    public static LossSum Compute(Tensor hidden, Tensor lmHeadWeight, Tensor labels, int chunkRows = DefaultChunkRows)
+    {
+        if (chunkRows <= 0) throw new ArgumentOutOfRangeException(nameof(chunkRows), $"loss: chunkRows must be > 0, got {chunkRows}");
+        using var scope = torch.NewDisposeScope();
+        var (x, y, count) = TrainedRows(hidden, lmHeadWeight, labels);
+        bool grad = torch.is_grad_enabled();
+        var loss = ChunkedLinearCrossEntropy.apply(x, lmHeadWeight, y, chunkRows,
+            grad && x.requires_grad, grad && lmHeadWeight.requires_grad);
+        return new LossSum(loss.MoveToOuterDisposeScope(), count);
+    }
+
+    /// <summary>Reference implementation: full logits <c>hidden @ W^T</c> (weight dtype), fp32 cross entropy, sum.</summary>
+    public static LossSum Reference(Tensor hidden, Tensor lmHeadWeight, Tensor labels)
+    {
+        using var scope = torch.NewDisposeScope();
+        CheckShapes(hidden, lmHeadWeight, labels);
+        long v = lmHeadWeight.shape[0];
+        var logits = nn.functional.linear(hidden, lmHeadWeight).to(ScalarType.Float32);   // [B, T, V]
+        var loss = nn.functional.cross_entropy(logits.reshape(-1, v), labels.reshape(-1),
+            ignore_index: IgnoreIndex, reduction: nn.Reduction.Sum);
+        long count = labels.ne(IgnoreIndex).sum().item<long>();
+        return new LossSum(loss.MoveToOuterDisposeScope(), count);
+    }
+
+    /// <summary>Token accuracy counts (argmax == label over trained tokens), chunk-wise and without gradients.</summary>
+    public static (long Correct, long Count) TokenAccuracy(Tensor hidden, Tensor lmHeadWeight, Tensor labels,
+        int chunkRows = DefaultChunkRows)
+    {
+        using var scope = torch.NewDisposeScope();
+        using var noGrad = torch.no_grad();
+        var (x, y, count) = TrainedRows(hidden, lmHeadWeight, labels);
+        long correct = 0;
+        for (long start = 0; start < count; start += chunkRows)
+        {
+            using var chunkScope = torch.NewDisposeScope();
+            long rows = Math.Min(chunkRows, count - start);
+            var logits = torch.mm(x.narrow(0, start, rows), lmHeadWeight.t());   // [n, V]
+            correct += logits.argmax(1).eq(y.narrow(0, start, rows)).sum().item<long>();
+        }
+        return (correct, count);
+    }
+
+    /// <summary>
+    /// HF-style labels (same positions as input ids, -100 where not trained) to aligned labels:
+    /// out[:, t] = labels[:, t + 1], out[:, T - 1] = -100. [B, T] -> [B, T].
+    /// </summary>
+    public static Tensor ShiftLabels(Tensor labels)
+    {
+        using var scope = torch.NewDisposeScope();
+        long t = labels.shape[^1];
+        var pad = torch.full([labels.shape[0], 1], IgnoreIndex, ScalarType.Int64, labels.device);
+        var shifted = torch.cat([labels.narrow(1, 1, t - 1).to(ScalarType.Int64), pad], 1);
+        return shifted.MoveToOuterDisposeScope();
+    }
+
+    // Rows with a label: hidden [N, H] (through index_select, so autograd scatters the gradient back) and targets [N].
+    static (Tensor Hidden, Tensor Targets, long Count) TrainedRows(Tensor hidden, Tensor weight, Tensor labels)
+    {
+        CheckShapes(hidden, weight, labels);
+        long h = hidden.shape[^1], v = weight.shape[0];
+        var flatLabels = labels.reshape(-1);                                   // [B*T]
+        var index = flatLabels.ne(IgnoreIndex).nonzero().squeeze(1);          // [N]
+        var targets = flatLabels.index_select(0, index);                       // [N]
+        long count = index.shape[0];
+        if (count > 0)
+        {
+            long min = targets.min().item<long>(), max = targets.max().item<long>();
+            if (min < 0 || max >= v)
+                throw new ArgumentException($"loss: label {(min < 0 ? min : max)} is outside the vocabulary [0, {v}) (and is not {IgnoreIndex})");
+        }
+        var rows = hidden.reshape(-1, h).index_select(0, index);               // [N, H]
+        return (rows, targets, count);
+    }
+
+    static void CheckShapes(Tensor hidden, Tensor weight, Tensor labels)
+    {
+        if (hidden.dim() != 3 || weight.dim() != 2 || labels.dim() != 2)
+            throw new ArgumentException($"loss: expected hidden [B, T, H], weight [V, H], labels [B, T]; got hidden {Shape(hidden)}, weight {Shape(weight)}, labels {Shape(labels)}");
+        if (hidden.shape[0] != labels.shape[0] || hidden.shape[1] != labels.shape[1] || hidden.shape[2] != weight.shape[1])
+            throw new ArgumentException($"loss: shapes do not match: hidden {Shape(hidden)}, weight {Shape(weight)}, labels {Shape(labels)}");
+        if (hidden.dtype != weight.dtype)
+            throw new ArgumentException($"loss: hidden is {hidden.dtype} but the lm-head weight is {weight.dtype}; cast one of them");
+        if (labels.dtype != ScalarType.Int64)
+            throw new ArgumentException($"loss: labels must be int64, got {labels.dtype}");
+    }
+
+    static string Shape(Tensor t) => "[" + string.Join(", ", t.shape) + "]";
+}
