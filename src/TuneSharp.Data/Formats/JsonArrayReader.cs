@@ -48,6 +48,12 @@ internal sealed class JsonArrayReader(Stream stream, string file, int maxRecordB
 
     Step TryStep()
     {
+        if (!_started && !_sawAny)
+        {
+            if (!_eof) return Step.NeedMore;
+            Failure = Fatal(ProblemCodes.EmptyFile, "file is empty", "add records, or remove the file from the dataset");
+            return Step.End;
+        }
         var reader = new Utf8JsonReader(_buf.AsSpan(_pos, _end - _pos), _eof, _state);
         try
         {

@@ -35,7 +35,7 @@ internal static class ParquetSource
                 if (field is DataField { IsArray: false } data && IsSupported(data.ClrType))
                 {
                     readable.Add(data);
-                    if (data.ClrType != typeof(string)) types[data.Name] = data.ClrType.Name;
+                    if (!IsString(data.ClrType)) types[data.Name] = data.ClrType.Name;
                 }
                 else types[field.Name] = field is DataField d ? (d.IsArray ? $"list<{d.ClrType.Name}>" : d.ClrType.Name) : field.SchemaType.ToString();
             }
@@ -90,7 +90,10 @@ internal static class ParquetSource
     static readonly Type[] Supported =
         [typeof(string), typeof(bool), typeof(int), typeof(long), typeof(short), typeof(sbyte), typeof(byte), typeof(float), typeof(double)];
 
-    static bool IsSupported(Type t) => Array.IndexOf(Supported, Nullable.GetUnderlyingType(t) ?? t) >= 0;
+    static bool IsSupported(Type t) => IsString(t) || Array.IndexOf(Supported, Nullable.GetUnderlyingType(t) ?? t) >= 0;
+
+    // Parquet.Net 6 reports string columns as ReadOnlyMemory<char>.
+    static bool IsString(Type t) => t == typeof(string) || t == typeof(ReadOnlyMemory<char>);
 
     static async Task<JsonNode?[][]> ReadGroup(ParquetReader parquet, int group, List<DataField> fields)
     {
@@ -101,7 +104,7 @@ internal static class ParquetSource
         {
             var f = fields[c];
             var t = Nullable.GetUnderlyingType(f.ClrType) ?? f.ClrType;
-            result[c] = t == typeof(string) ? await Strings(rg, f, n)
+            result[c] = IsString(t) ? await Strings(rg, f, n)
                 : t == typeof(bool) ? await Values<bool>(rg, f, n)
                 : t == typeof(int) ? await Values<int>(rg, f, n)
                 : t == typeof(long) ? await Values<long>(rg, f, n)

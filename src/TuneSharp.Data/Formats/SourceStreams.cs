@@ -22,7 +22,7 @@ internal static class SourceStreams
     public static Stream Open(string path, bool gzip)
     {
         var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
-        if (!gzip) return file;
+        if (!gzip || file.Length == 0) return file;
         uint expectedSize = 0;
         if (file.Length >= 18)
         {
