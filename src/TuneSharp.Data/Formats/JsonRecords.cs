@@ -17,7 +17,12 @@ internal static class JsonRecords
                 "save the file as UTF-8 (e.g. iconv -f latin1 -t utf-8)", textLine);
         }
         if (Check(bytes, at, maxDepth, textLine) is { } bad) return bad;
-        var node = JsonNode.Parse(bytes, documentOptions: new JsonDocumentOptions { MaxDepth = maxDepth + 1 });
+        JsonNode? node;
+        try { node = JsonNode.Parse(bytes, documentOptions: new JsonDocumentOptions { MaxDepth = maxDepth + 1, AllowDuplicateProperties = false }); }
+        catch (JsonException e)
+        {
+            return RawRecord.Fail(at, ProblemCodes.InvalidJson, null, Describe(e), "remove the repeated key (each key may appear once per object)", textLine);
+        }
         if (node is JsonObject obj) return new RawRecord(at, obj, null) { TextLine = textLine };
         return RawRecord.Fail(at, ProblemCodes.WrongType, null, $"record is a JSON {Kind(node)}, expected an object",
             "each record must be a JSON object such as {\"messages\": [...]}", textLine);
