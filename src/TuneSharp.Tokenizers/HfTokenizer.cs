@@ -159,6 +159,196 @@ public sealed class HfTokenizer
         return ids.ToArray();
     }
 
+    /// <summary>
+    /// Encodes like <see cref="Encode"/> (same ids) and reports, per token, the UTF-16 range [Start, End) of
+    /// <paramref name="text"/> it came from. Tokens added by the post-processor get an empty range at the text's start
+    /// or end. A token holding part of a character's UTF-8 bytes spans the whole character. Where a normalizer rewrites
+    /// text in a way that cannot be aligned exactly (rare NFC/NFD compositions), the tokens of that stretch span the
+    /// smallest aligned stretch around them.
+    /// </summary>
+    public TokenOffsets EncodeWithOffsets(string text, bool addSpecialTokens = true)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var ids = new List<int>(text.Length / 3 + 4);
+        var starts = new List<int>(ids.Capacity);
+        var ends = new List<int>(ids.Capacity);
+        void Add(int id, int start, int end) { ids.Add(id); starts.Add(start); ends.Add(end); }
+        if (addSpecialTokens) foreach (int id in template.Prefix) Add(id, 0, 0);
+        var pieces = new List<string>();
+        int pos = 0;
+        rawSplitter.Split(text, segment =>
+        {
+            int segStart = pos;
+            pos += segment.Length;
+            var (normalized, align) = OffsetAlignment.Normalize(normalizer, segment);
+            int npos = 0;
+            normalizedSplitter.Split(normalized, part =>
+            {
+                int partStart = npos, first = ids.Count;
+                npos += part.Length;
+                pieces.Clear();
+                pieces.Add(part);
+                preTokenizer?.PreTokenize(pieces);
+                foreach (string piece in pieces) model.Encode(piece, ids);
+                var spans = OffsetAlignment.TokenCharSpans(this, ids, first, part);
+                foreach (var (s, e) in spans)
+                {
+                    // normalized part chars -> original segment chars -> text chars
+                    starts.Add(segStart + align[partStart + s].Start);
+                    ends.Add(segStart + align[partStart + e - 1].End);
+                }
+            }, token =>
+            {
+                ids.Add(token.Id);
+                starts.Add(segStart + align[npos].Start);
+                ends.Add(segStart + align[npos + token.Content.Length - 1].End);
+                npos += token.Content.Length;
+            });
+        }, token =>
+        {
+            Add(token.Id, pos, pos + token.Content.Length);
+            pos += token.Content.Length;
+        });
+        if (addSpecialTokens) foreach (int id in template.Suffix) Add(id, text.Length, text.Length);
+        return new TokenOffsets(ids.ToArray(), starts.ToArray(), ends.ToArray());
+    }
+
+    bool IsByteLevel => preTokenizer is ByteLevelPreTokenizer
+        || (preTokenizer is SequencePreTokenizer seq && seq.Steps.Any(s => s is ByteLevelPreTokenizer));
+
+    /// <summary>Character alignment helpers for <see cref="EncodeWithOffsets"/>.</summary>
+    static class OffsetAlignment
+    {
+        /// <summary>Normalizes a segment and maps each normalized char to the range of segment chars it came from.</summary>
+        public static (string Text, (int Start, int End)[] Align) Normalize(INormalizer? normalizer, string text)
+        {
+            var align = new (int, int)[text.Length];
+            for (int i = 0; i < text.Length; i++) align[i] = (i, i + 1);
+            return Apply(normalizer, text, align);
+        }
+
+        static (string, (int Start, int End)[]) Apply(INormalizer? normalizer, string text, (int Start, int End)[] align)
+        {
+            switch (normalizer)
+            {
+                case null:
+                    return (text, align);
+                case SequenceNormalizer seq:
+                    foreach (var step in seq.Steps) (text, align) = Apply(step, text, align);
+                    return (text, align);
+                case PrependNormalizer p when text.Length > 0:
+                    // The prepended chars belong to the first char (as HF aligns them).
+                    return (p.Prefix + text, [.. Enumerable.Repeat(align[0], p.Prefix.Length), .. align]);
+                case ReplaceNormalizer r when r.Pattern.Length > 0:
+                {
+                    var sb = new System.Text.StringBuilder(text.Length);
+                    var result = new List<(int, int)>(text.Length);
+                    for (int i = 0; i < text.Length;)
+                    {
+                        if (string.CompareOrdinal(text, i, r.Pattern, 0, r.Pattern.Length) == 0)
+                        {
+                            var span = (align[i].Start, align[i + r.Pattern.Length - 1].End);
+                            sb.Append(r.Content);
+                            for (int k = 0; k < r.Content.Length; k++) result.Add(span);
+                            i += r.Pattern.Length;
+                        }
+                        else
+                        {
+                            sb.Append(text[i]);
+                            result.Add(align[i]);
+                            i++;
+                        }
+                    }
+                    return (sb.ToString(), result.ToArray());
+                }
+                default:
+                    string output = normalizer.Normalize(text);
+                    return output == text ? (text, align) : (output, Chunked(normalizer, text, output, align));
+            }
+        }
+
+        /// <summary>
+        /// Alignment for a normalizer that changed the text (NFC/NFD): normalizes runs that start at a char that cannot
+        /// combine with what precedes it; when the runs' outputs concatenate to the whole output each output char
+        /// belongs to its run, otherwise every char spans the whole text.
+        /// </summary>
+        static (int Start, int End)[] Chunked(INormalizer normalizer, string text, string output, (int Start, int End)[] align)
+        {
+            var result = new List<(int, int)>(output.Length);
+            var sb = new System.Text.StringBuilder(output.Length);
+            int runStart = 0;
+            for (int i = 1; i <= text.Length; i++)
+            {
+                if (i < text.Length && !StartsRun(text, i)) continue;
+                string run = normalizer.Normalize(text[runStart..i]);
+                sb.Append(run);
+                for (int k = 0; k < run.Length; k++) result.Add((align[runStart].Start, align[i - 1].End));
+                runStart = i;
+            }
+            if (sb.ToString() == output) return result.ToArray();
+            var whole = (align[0].Start, align[^1].End);
+            return Enumerable.Repeat(whole, output.Length).ToArray();
+        }
+
+        static bool StartsRun(string text, int i)
+        {
+            char c = text[i];
+            if (char.IsLowSurrogate(c)) return false;
+            if (c is >= '\u1160' and <= '\u11FF') return false;  // Hangul medial vowels / final consonants compose
+            var cat = char.GetUnicodeCategory(text, i);
+            return cat is not (System.Globalization.UnicodeCategory.NonSpacingMark
+                or System.Globalization.UnicodeCategory.SpacingCombiningMark
+                or System.Globalization.UnicodeCategory.EnclosingMark);
+        }
+
+        /// <summary>
+        /// For the tokens ids[first..] of one normalized part, the [start, end) char ranges within the part, found by
+        /// matching each token's bytes against the part's UTF-8. Bytes a pre-tokenizer added (a prefix space) are
+        /// attributed to the part's first char; anything unmatched (unknown tokens) spans the whole part.
+        /// </summary>
+        public static List<(int Start, int End)> TokenCharSpans(HfTokenizer tok, List<int> ids, int first, string part)
+        {
+            byte[] expected = System.Text.Encoding.UTF8.GetBytes(part);
+            var charOfByte = new int[expected.Length];
+            for (int c = 0, b = 0; c < part.Length; c++)
+            {
+                bool pair = char.IsSurrogatePair(part, c);
+                int n = pair ? 4 : System.Text.Encoding.UTF8.GetByteCount(part.AsSpan(c, 1));
+                for (int k = 0; k < n; k++) charOfByte[b + k] = c;
+                b += n;
+                if (pair) c++;
+            }
+            var tokenBytes = new List<byte>();
+            var bounds = new List<int>(ids.Count - first + 1) { 0 };
+            bool byteLevel = tok.IsByteLevel;
+            for (int t = first; t < ids.Count; t++)
+            {
+                string token = tok.IdToToken(ids[t]) ?? "";
+                if (byteLevel) ByteLevel.AppendBytes(token, tokenBytes);
+                else if (token.Length == 6 && token.StartsWith("<0x", StringComparison.Ordinal) && token[5] == '>'
+                    && byte.TryParse(token.AsSpan(3, 2), System.Globalization.NumberStyles.HexNumber, null, out byte raw))
+                    tokenBytes.Add(raw);
+                else tokenBytes.AddRange(System.Text.Encoding.UTF8.GetBytes(token));
+                bounds.Add(tokenBytes.Count);
+            }
+            int extra = tokenBytes.Count - expected.Length;
+            bool matches = extra >= 0 && tokenBytes.Skip(extra).SequenceEqual(expected);
+            var spans = new List<(int, int)>(bounds.Count - 1);
+            for (int t = 0; t + 1 < bounds.Count; t++)
+            {
+                if (!matches || part.Length == 0) { spans.Add((0, part.Length)); continue; }
+                int b0 = Math.Max(bounds[t] - extra, 0), b1 = Math.Max(bounds[t + 1] - extra, 0);
+                if (b1 <= b0) spans.Add((charOfByte[Math.Min(b0, expected.Length - 1)], charOfByte[Math.Min(b0, expected.Length - 1)] + 1));
+                else
+                {
+                    int last = charOfByte[b1 - 1];
+                    spans.Add((charOfByte[b0], last + (char.IsSurrogatePair(part, last) ? 2 : 1)));
+                }
+            }
+            return spans;
+        }
+    }
+
     /// <summary>Decodes ids to text; unknown ids are ignored, as HF does.</summary>
     public string Decode(IEnumerable<int> ids, bool skipSpecialTokens = false)
     {
@@ -194,3 +384,6 @@ public sealed class HfTokenizer
     /// <summary>A decoder for token-by-token output whose pieces concatenate to Decode of all the ids.</summary>
     public StreamingDecoder CreateStreamingDecoder(bool skipSpecialTokens = false) => new(this, skipSpecialTokens);
 }
+
+/// <summary>Token ids with, per token, the UTF-16 range [Starts[i], Ends[i]) of the encoded text it covers.</summary>
+public sealed record TokenOffsets(int[] Ids, int[] Starts, int[] Ends);
