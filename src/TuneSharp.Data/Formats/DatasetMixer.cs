@@ -85,7 +85,7 @@ public static class DatasetMixer
             KtoExample k => new JsonObject { ["prompt"] = Messages(k.Prompt), ["completion"] = Messages(k.Completion), ["label"] = k.Label },
             _ => throw new NotSupportedException(example.GetType().Name),
         };
-        return Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(node.ToJsonString(JsonOptions))));
+        return Convert.ToHexString(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(node.ToJsonString(JsonOptions))));
     }
 
     static readonly JsonSerializerOptions JsonOptions = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };

@@ -184,7 +184,7 @@ internal static class RecordSources
             }
             if (doc.Length == 0) docLine = lines.LineNumber;
             if (lines.LineNumber == 1 && span.StartsWith("\uFEFF"u8)) span = span[3..];
-            doc.Append(Encoding.UTF8.GetString(span)).Append('\n');
+            doc.Append(System.Text.Encoding.UTF8.GetString(span)).Append('\n');
         }
     }
 }
