@@ -8,7 +8,7 @@ public sealed class TempDir : IDisposable
 {
     public string Path { get; } = Directory.CreateTempSubdirectory("tunesharp-data-").FullName;
 
-    public string Write(string name, string text) => WriteBytes(name, Encoding.UTF8.GetBytes(text));
+    public string Write(string name, string text) => WriteBytes(name, System.Text.Encoding.UTF8.GetBytes(text));
 
     public string WriteBytes(string name, byte[] bytes)
     {

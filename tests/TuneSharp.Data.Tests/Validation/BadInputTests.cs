@@ -21,8 +21,8 @@ public sealed class BadInputTests
     public void InvalidUtf8_IsReportedWithLine_AndOtherLinesStillRead()
     {
         using var tmp = new TempDir();
-        var bytes = Encoding.UTF8.GetBytes(Good + "\n").Concat(new byte[] { (byte)'{', (byte)'"', 0xC3, 0x28, (byte)'"', (byte)':', (byte)'1', (byte)'}', (byte)'\n' })
-            .Concat(Encoding.UTF8.GetBytes(Good + "\n")).ToArray();
+        var bytes = System.Text.Encoding.UTF8.GetBytes(Good + "\n").Concat(new byte[] { (byte)'{', (byte)'"', 0xC3, 0x28, (byte)'"', (byte)':', (byte)'1', (byte)'}', (byte)'\n' })
+            .Concat(System.Text.Encoding.UTF8.GetBytes(Good + "\n")).ToArray();
         string path = tmp.WriteBytes("x.jsonl", bytes);
         var problems = new List<DataProblem>();
         Assert.Equal(2, DatasetReader.Read(new DatasetSpec(path), problems).Count());
@@ -51,11 +51,11 @@ public sealed class BadInputTests
         string path = System.IO.Path.Combine(tmp.Path, "long.jsonl");
         using (var f = File.Create(path))
         {
-            f.Write(Encoding.UTF8.GetBytes(Good + "\n{\"text\":\""));
+            f.Write(System.Text.Encoding.UTF8.GetBytes(Good + "\n{\"text\":\""));
             var chunk = new byte[1 << 20];
             chunk.AsSpan().Fill((byte)'a');
             for (int i = 0; i < 100; i++) f.Write(chunk);
-            f.Write(Encoding.UTF8.GetBytes("\"}\n" + Good + "\n"));
+            f.Write(System.Text.Encoding.UTF8.GetBytes("\"}\n" + Good + "\n"));
         }
         long before = GC.GetAllocatedBytesForCurrentThread();
         var problems = new List<DataProblem>();

@@ -12,20 +12,20 @@ public sealed class FuzzTests
     {
         var seeds = new List<byte[]>();
         foreach (var (file, take) in new[] { ("datasets/gsm8k/train.jsonl", 20), ("datasets/self-instruct/seed_tasks.jsonl", 20) })
-            seeds.AddRange(File.ReadLines(Fixtures.Get(file)).Take(take).Select(Encoding.UTF8.GetBytes));
-        seeds.Add(Encoding.UTF8.GetBytes("""{"messages":[{"role":"user","content":[{"type":"text","text":"q"}]},{"role":"assistant","tool_calls":[{"id":"1","type":"function","function":{"name":"f","arguments":"{\"a\":1}"}}]},{"role":"tool","content":"r","tool_call_id":"1"},{"role":"assistant","content":"a","weight":1}],"tools":[{"type":"function","function":{"name":"f"}}]}"""));
-        seeds.Add(Encoding.UTF8.GetBytes("""{"conversations":[{"from":"human","value":"q"},{"from":"function_call","value":"{\"name\":\"f\",\"arguments\":{}}"},{"from":"observation","value":"o"},{"from":"gpt","value":"a"}],"tools":"[{\"name\":\"f\"}]"}"""));
-        seeds.Add(Encoding.UTF8.GetBytes("""{"chosen":"\n\nHuman: hi\n\nAssistant: yes","rejected":"\n\nHuman: hi\n\nAssistant: no"}"""));
-        seeds.Add(Encoding.UTF8.GetBytes("""{"input":{"messages":[{"role":"user","content":"q"}]},"preferred_output":[{"role":"assistant","content":"a"}],"non_preferred_output":[{"role":"assistant","content":"b"}]}"""));
-        seeds.Add(Encoding.UTF8.GetBytes("""{"prompt":"p","completion":"c","label":true}"""));
-        seeds.Add(Encoding.UTF8.GetBytes("""{"instruction":"i","input":"x","output":"o","history":[["u","a"]]}"""));
+            seeds.AddRange(File.ReadLines(Fixtures.Get(file)).Take(take).Select(System.Text.Encoding.UTF8.GetBytes));
+        seeds.Add(System.Text.Encoding.UTF8.GetBytes("""{"messages":[{"role":"user","content":[{"type":"text","text":"q"}]},{"role":"assistant","tool_calls":[{"id":"1","type":"function","function":{"name":"f","arguments":"{\"a\":1}"}}]},{"role":"tool","content":"r","tool_call_id":"1"},{"role":"assistant","content":"a","weight":1}],"tools":[{"type":"function","function":{"name":"f"}}]}"""));
+        seeds.Add(System.Text.Encoding.UTF8.GetBytes("""{"conversations":[{"from":"human","value":"q"},{"from":"function_call","value":"{\"name\":\"f\",\"arguments\":{}}"},{"from":"observation","value":"o"},{"from":"gpt","value":"a"}],"tools":"[{\"name\":\"f\"}]"}"""));
+        seeds.Add(System.Text.Encoding.UTF8.GetBytes("""{"chosen":"\n\nHuman: hi\n\nAssistant: yes","rejected":"\n\nHuman: hi\n\nAssistant: no"}"""));
+        seeds.Add(System.Text.Encoding.UTF8.GetBytes("""{"input":{"messages":[{"role":"user","content":"q"}]},"preferred_output":[{"role":"assistant","content":"a"}],"non_preferred_output":[{"role":"assistant","content":"b"}]}"""));
+        seeds.Add(System.Text.Encoding.UTF8.GetBytes("""{"prompt":"p","completion":"c","label":true}"""));
+        seeds.Add(System.Text.Encoding.UTF8.GetBytes("""{"instruction":"i","input":"x","output":"o","history":[["u","a"]]}"""));
 
         var rng = new Random(1234);
         using var tmp = new TempDir();
         var lines = new List<byte[]>();
         for (int i = 0; i < 3000; i++) lines.Add(Mutate(seeds[rng.Next(seeds.Count)], rng));
         string jsonl = tmp.WriteBytes("fuzz.jsonl", [.. lines.SelectMany(l => l.Append((byte)'\n'))]);
-        string json = tmp.WriteBytes("fuzz.json", [.. Encoding.UTF8.GetBytes("["), .. lines.Take(300).SelectMany(l => l.Append((byte)',')), .. Encoding.UTF8.GetBytes("{}]")]);
+        string json = tmp.WriteBytes("fuzz.json", [.. System.Text.Encoding.UTF8.GetBytes("["), .. lines.Take(300).SelectMany(l => l.Append((byte)',')), .. System.Text.Encoding.UTF8.GetBytes("{}]")]);
 
         var problems = new List<DataProblem>();
         int examples = DatasetReader.Read(new DatasetSpec(jsonl), problems).Count();
