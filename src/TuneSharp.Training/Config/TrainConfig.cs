@@ -193,11 +193,7 @@ public sealed record TemplateSpec(TemplateKind Kind, string? Path = null)
     public override string ToString() => Kind == TemplateKind.File ? Path! : ConfigNames.Of(Kind);
 }
 
-/// <summary>Which tokens contribute to the loss in SFT.</summary>
-public enum TrainOn { Assistant, All, LastAssistant }
-
-/// <summary>What happens to examples longer than max_seq_len.</summary>
-public enum Truncation { Truncate, Drop }
+// TrainOn and Truncation are the data layer's enums (TuneSharp.Data.Encoding), see GlobalUsings.cs.
 
 // ---------------------------------------------------------------- optimisation
 
