@@ -11,6 +11,7 @@ public static class CliApp
         var root = new RootCommand("TuneSharp: fine-tune open LLMs natively in .NET.");
         root.Subcommands.Add(EnvCommand.Create(stdout));
         root.Subcommands.Add(GenerateCommand.Create(stdout, stderr));
+        root.Subcommands.Add(TrainCommand.Create(stdout, stderr));
         return root;
     }
 

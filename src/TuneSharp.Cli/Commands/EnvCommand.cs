@@ -31,7 +31,7 @@ public static class EnvCommand
         yield return ("libtorch path", TorchRuntime.FindLibTorchSharp() ?? "not found");
         yield return ("CPU cores", Environment.ProcessorCount.ToString());
         yield return ("torch threads", status.Threads.ToString());
-        yield return ("CPU features", string.Join(" ", CpuFeatures()));
+        yield return ("CPU features", string.Join(" ", Features()));
         yield return ("CUDA available", TorchSharp.torch.cuda.is_available().ToString());
         yield return ("native fix (GLIBCXX_3.4.32)", status.NativeFix switch
         {
@@ -45,18 +45,14 @@ public static class EnvCommand
         yield return ("allocator", status.Allocator.Description);
     }
 
-    static IEnumerable<string> CpuFeatures()
+    static IEnumerable<string> Features()
     {
         if (Avx2.IsSupported) yield return "avx2";
         if (Fma.IsSupported) yield return "fma";
         if (Avx512F.IsSupported) yield return "avx512f";
         if (Avx512BW.IsSupported) yield return "avx512bw";
         if (AvxVnni.IsSupported) yield return "avx-vnni";
-        if (OperatingSystem.IsLinux() && File.Exists("/proc/cpuinfo"))
-        {
-            string flags = File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("flags", StringComparison.Ordinal)) ?? "";
-            foreach (var f in new[] { "avx512_bf16", "avx512_vnni", "amx_bf16" })
-                if (flags.Contains(f, StringComparison.Ordinal)) yield return f;
-        }
+        foreach (var f in new[] { "avx512_bf16", "avx512_vnni", "amx_bf16" })
+            if (CpuFeatures.Has(f)) yield return f;
     }
 }

@@ -1,0 +1,53 @@
+using System.CommandLine;
+using TuneSharp.Training.Config;
+using TuneSharp.Training.Observers;
+using TuneSharp.Training.Recipes;
+using TuneSharp.Training.Runtime;
+
+namespace TuneSharp.Cli.Commands;
+
+/// <summary>`tunesharp train config.yaml [key.sub=value ...] [--resume]`.</summary>
+public static class TrainCommand
+{
+    public static Command Create(TextWriter stdout, TextWriter stderr)
+    {
+        var config = new Argument<string>("config") { Description = "The run's YAML config (see docs/config.md)." };
+        var overrides = new Argument<string[]>("overrides")
+        {
+            Description = "Overrides like model.path=../m method.lora.r=16 (same validation as the file).",
+            Arity = ArgumentArity.ZeroOrMore,
+        };
+        var resume = new Option<bool>("--resume") { Description = "Continue from the newest checkpoint in output.dir (required to exist)." };
+        var cmd = new Command("train", "Fine-tune a model as the config says (full, freeze, LoRA, DoRA, QLoRA; SFT or pretraining).")
+        {
+            config, overrides, resume,
+        };
+        cmd.SetAction(async (parse, ct) =>
+        {
+            TrainConfig cfg;
+            try
+            {
+                cfg = ConfigLoader.Load(parse.GetValue(config)!, parse.GetValue(overrides) ?? []);
+            }
+            catch (ConfigException e)
+            {
+                stderr.WriteLine(e.Message);
+                return 2;
+            }
+            using var stop = new StopSignal();
+            var observers = ObserverFactory.Create(cfg.Logging, Path.GetFullPath(cfg.Output.Dir), stdout);
+            var summary = await TrainRecipe.RunAsync(cfg, new TrainRunOptions
+            {
+                ResolvedYaml = ConfigLoader.ToYaml(cfg),
+                ForceResume = parse.GetValue(resume),
+                Observers = observers,
+                Stop = stop,
+                DownloadProgress = DownloadProgressPrinter.For(stderr),
+                Log = stderr,
+            }, ct);
+            // 130/143: the conventional exit codes for SIGINT/SIGTERM, after the checkpoint was written.
+            return summary.Status == "interrupted" ? 128 + (stop.Signal == System.Runtime.InteropServices.PosixSignal.SIGINT ? 2 : 15) : 0;
+        });
+        return cmd;
+    }
+}

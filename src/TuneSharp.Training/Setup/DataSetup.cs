@@ -1,0 +1,130 @@
+using TuneSharp.Data;
+using TuneSharp.Data.Batching;
+using TuneSharp.Data.Encoding;
+using TuneSharp.Data.Templates;
+using TuneSharp.Tokenizers;
+using TuneSharp.Training.Config;
+using DataSpec = TuneSharp.Data.DatasetSpec;
+
+namespace TuneSharp.Training.Setup;
+
+/// <summary>Tokenized training and validation samples, with the statistics shown before training starts.</summary>
+public sealed record PreparedData(
+    IReadOnlyList<TokenizedSample> Train,
+    IReadOnlyList<TokenizedSample> Validation,
+    EncodingStats Stats,
+    string TemplateName,
+    int DuplicatesRemoved,
+    IReadOnlyList<string> Notes);
+
+/// <summary>Thrown when the datasets have problems; the message lists them with file:line and codes.</summary>
+public sealed class DataValidationException(string message) : Exception(message);
+
+/// <summary>
+/// From `data:` to tokenized samples: read and validate every dataset (all problems reported at once), mix, split,
+/// render with the chat template, tokenize with label masks, and drop/truncate by max_seq_len.
+/// </summary>
+public static class DataSetup
+{
+    public static PreparedData Prepare(TrainConfig cfg, HfTokenizer tokenizer)
+    {
+        var data = cfg.Data;
+        if (data.Datasets.Count == 0) throw new ArgumentException("data.datasets is empty: give at least one dataset");
+        var problems = new List<DataProblem>();
+        var specs = data.Datasets.Select(ToDataSpec).ToList();
+        var validation = data.ValPath is { } vp ? new List<DataSpec> { new(vp) } : null;
+        var mixed = DatasetMixer.Mix(specs, new MixOptions
+        {
+            Seed = (ulong)cfg.Train.Seed,
+            ValSize = data.ValSize,
+            ValidationSpecs = validation,
+            RemoveDuplicates = data.Dedup,
+        }, problems);
+        if (problems.Count > 0) throw Invalid(problems);
+
+        var train = data.MaxSamples is { } max ? mixed.Train.Take(max).ToList() : mixed.Train;
+        if (train.Count == 0) throw new ArgumentException("the training datasets contain no examples");
+
+        var (template, templateName, notes) = ResolveTemplate(data.Template, tokenizer);
+        var encoder = new ExampleEncoder(tokenizer, template, new EncodingSettings(data.MaxSeqLen, data.TrainOn, data.Truncation));
+        var stats = new EncodingStats();
+        var trainSamples = Encode(cfg.Method.Stage, train, encoder, stats);
+        var valSamples = Encode(cfg.Method.Stage, mixed.Validation, encoder, new EncodingStats());
+        if (trainSamples.Count == 0)
+            throw new DataValidationException($"no training sample is left after tokenization: {stats}");
+        if (stats.Truncated > 0) notes.Add($"{stats.Truncated} example(s) truncated to max_seq_len {data.MaxSeqLen}");
+        if (stats.Dropped > 0) notes.Add($"{stats.Dropped} example(s) longer than max_seq_len {data.MaxSeqLen} dropped");
+        if (mixed.DuplicatesRemoved > 0) notes.Add($"{mixed.DuplicatesRemoved} exact duplicate example(s) removed");
+        return new PreparedData(trainSamples, valSamples, stats, templateName, mixed.DuplicatesRemoved, notes);
+    }
+
+    static List<TokenizedSample> Encode(Stage stage, IReadOnlyList<Example> examples, ExampleEncoder encoder, EncodingStats stats)
+    {
+        if (stage == Stage.Pretrain)
+        {
+            var texts = examples.OfType<TextExample>().ToList();
+            if (texts.Count != examples.Count)
+                throw new DataValidationException(
+                    $"method.stage pretrain needs raw text; {examples.First(e => e is not TextExample).Source} is a {examples.First(e => e is not TextExample).GetType().Name}");
+            var windows = encoder.EncodePretraining(texts).ToList();
+            foreach (var w in windows) stats.AddSample(w);
+            return windows;
+        }
+        var samples = new List<TokenizedSample>();
+        var problems = new List<string>();
+        foreach (var r in DatasetEncoder.EncodeAll(examples, encoder, stats))
+        {
+            if (r.Sample != null) samples.Add(r.Sample);
+            else if (r.Status == EncodeStatus.Problem) problems.Add(r.ToString());
+        }
+        if (problems.Count > 0)
+            throw new DataValidationException($"{problems.Count} example(s) could not be encoded:\n  " + string.Join("\n  ", problems.Take(20)));
+        return samples;
+    }
+
+    /// <summary>`auto` = the model's own chat_template, falling back to ChatML for models without one.</summary>
+    static (ChatTemplate Template, string Name, List<string> Notes) ResolveTemplate(TemplateSpec spec, HfTokenizer tokenizer)
+    {
+        var notes = new List<string>();
+        switch (spec.Kind)
+        {
+            case TemplateKind.Auto when tokenizer.ChatTemplate is { } own:
+                return (ChatTemplate.FromSource(own, "tokenizer_config.json chat_template"), "model (tokenizer_config.json)", notes);
+            case TemplateKind.Auto:
+                notes.Add("the model has no chat_template: using the built-in chatml template (set data.template to choose)");
+                return (ChatTemplate.BuiltIn("chatml"), "chatml (fallback)", notes);
+            case TemplateKind.File:
+                return (ChatTemplate.FromSource(File.ReadAllText(spec.Path!), spec.Path), spec.Path!, notes);
+            default:
+                string name = ConfigNames.Of(spec.Kind);
+                return (ChatTemplate.BuiltIn(name), name, notes);
+        }
+    }
+
+    static DataSpec ToDataSpec(Config.DatasetSpec d) => new(d.Path)
+    {
+        Format = d.Format switch
+        {
+            DatasetFormat.Auto => null,
+            DatasetFormat.Alpaca => DataFormat.Alpaca,
+            DatasetFormat.Sharegpt => DataFormat.ShareGpt,
+            DatasetFormat.Messages => DataFormat.Chat,
+            DatasetFormat.PromptCompletion => DataFormat.Completion,
+            DatasetFormat.Text => DataFormat.Text,
+            _ => throw new NotSupportedException($"data.datasets.format {d.Format}"),
+        },
+        Columns = d.Columns.Count > 0 ? d.Columns.ToDictionary(kv => kv.Key, kv => kv.Value) : null,
+        Weight = d.Weight,
+        MaxSamples = d.MaxSamples,
+        Split = string.Equals(d.Split, "paragraph", StringComparison.OrdinalIgnoreCase) ? TextSplit.Paragraph : TextSplit.File,
+    };
+
+    static DataValidationException Invalid(List<DataProblem> problems)
+    {
+        const int cap = 20;
+        var lines = problems.Take(cap).Select(p => "  " + p);
+        string more = problems.Count > cap ? $"\n  ... and {problems.Count - cap} more" : "";
+        return new DataValidationException(
+            $"the datasets have {problems.Count} problem(s); fix them (see `tunesharp data validate <file>`):\n{string.Join("\n", lines)}{more}");
+    }
+}

@@ -1,0 +1,94 @@
+using System.Text.RegularExpressions;
+using TuneSharp.Core.Native;
+using TuneSharp.Models;
+using TuneSharp.Peft;
+using TuneSharp.Tokenizers;
+using TuneSharp.Training.Config;
+using TuneSharp.Training.Optim;
+using static TorchSharp.torch;
+
+namespace TuneSharp.Training.Setup;
+
+/// <summary>The model a recipe trains: weights with the method's trainable subset, tokenizer, and the adapter policy.</summary>
+public sealed class TrainableModel : IDisposable
+{
+    public required CausalLM Model { get; init; }
+    public required HfTokenizer Tokenizer { get; init; }
+    public required string Directory { get; init; }
+    public required ScalarType DType { get; init; }
+    /// <summary>Set for LoRA, DoRA and QLoRA.</summary>
+    public LoraPolicy? Policy { get; init; }
+
+    public IReadOnlyList<NamedParameter> Trainable =>
+        [.. Model.named_parameters().Where(p => p.parameter.requires_grad).Select(p => new NamedParameter(p.name, p.parameter))];
+
+    public long TotalParameters => Model.parameters().Sum(p => p.numel()) + QuantizedParameters;
+
+    long QuantizedParameters => Policy?.Settings.Quant is null ? 0 : Model.QuantizedMemory().Bf16Bytes / 2;
+
+    public void Dispose() => Model.Dispose();
+}
+
+/// <summary>Builds the model for a method: full, freeze, LoRA, DoRA or QLoRA.</summary>
+public static class ModelSetup
+{
+    /// <summary>Training dtype: `auto` is bf16 where the CPU computes bf16 natively (or on CUDA), else fp32.</summary>
+    public static ScalarType ResolveDType(DTypeChoice choice) => choice switch
+    {
+        DTypeChoice.Fp32 => ScalarType.Float32,
+        DTypeChoice.Bf16 => ScalarType.BFloat16,
+        _ => CpuFeatures.HasBf16Compute || cuda.is_available() ? ScalarType.BFloat16 : ScalarType.Float32,
+    };
+
+    public static TrainableModel Build(TrainConfig cfg, string modelDir, ScalarType dtype)
+    {
+        var tokenizer = HfTokenizer.Load(modelDir);
+        var method = cfg.Method;
+        if (method.IsAdapter)
+        {
+            var settings = LoraSettingsFrom(method);
+            var policy = new LoraPolicy(settings);
+            var adapted = policy.LoadModel(modelDir, dtype, cfg.Train.Seed);
+            if (policy.AdaptedPaths.Count == 0)
+                throw new ArgumentException($"method.lora.targets matched no projection of the model in {modelDir}");
+            return new TrainableModel { Model = adapted, Tokenizer = tokenizer, Directory = modelDir, DType = dtype, Policy = policy };
+        }
+
+        var model = ModelLoader.Load(modelDir, new ModelLoadOptions { DType = dtype });
+        if (method.Type == MethodType.Freeze) ApplyFreeze(model, method.Freeze);
+        return new TrainableModel { Model = model, Tokenizer = tokenizer, Directory = modelDir, DType = dtype };
+    }
+
+    public static LoraSettings LoraSettingsFrom(MethodSection method)
+    {
+        var l = method.Lora;
+        if (l.ModulesToSave.Count > 0)
+            throw new NotSupportedException("method.lora.modules_to_save is not supported yet (train those modules with method.type freeze)");
+        var quant = method.Type == MethodType.Qlora ? new QuantSettings(method.Quant.Bits, method.Quant.BlockSize, method.Quant.DoubleQuant) : null;
+        IReadOnlyList<string> targets = l.Targets.AllLinear ? [LoraSettings.AllLinear] : [.. l.Targets.Suffixes];
+        return new LoraSettings(l.R, l.Alpha, l.Dropout, targets, l.TargetRegex, [.. l.Exclude], l.RsLora,
+            method.Type == MethodType.Dora, l.RankPattern.ToDictionary(kv => kv.Key, kv => kv.Value),
+            l.AlphaPattern.ToDictionary(kv => kv.Key, kv => kv.Value), l.Init == LoraInit.Gaussian ? "gaussian" : "default", quant);
+    }
+
+    /// <summary>Freeze everything, then unfreeze the chosen layers (negative = from the end) and module patterns.</summary>
+    static void ApplyFreeze(CausalLM model, FreezeSection freeze)
+    {
+        int layers = model.Args.NumHiddenLayers;
+        var layerSet = freeze.TrainableLayers.Select(i => i < 0 ? layers + i : i).ToHashSet();
+        foreach (int i in layerSet)
+            if (i < 0 || i >= layers)
+                throw new ArgumentException($"method.freeze.trainable_layers: layer {i} does not exist (the model has {layers})");
+        var patterns = freeze.TrainableModules.Select(p => new Regex($"(^|\\.)(?:{p})(\\.|$)", RegexOptions.CultureInvariant)).ToArray();
+        int unfrozen = 0;
+        foreach (var (name, p) in model.named_parameters())
+        {
+            bool train = layerSet.Any(i => name.StartsWith($"model.layers.{i}.", StringComparison.Ordinal))
+                         || patterns.Any(r => r.IsMatch(name));
+            p.requires_grad = train;
+            if (train) unfrozen++;
+        }
+        if (unfrozen == 0)
+            throw new ArgumentException("method.freeze: trainable_layers and trainable_modules select no parameter");
+    }
+}
