@@ -50,11 +50,15 @@ public sealed class DecoderModel : nn.Module<Tensor, LayerContext, Tensor>
 
     public Tensor Embed(Tensor ids) => _embedTokens.call(ids);
 
+    /// <summary>Recompute each layer's activations in backward instead of keeping them (see <see cref="Checkpointing"/>).</summary>
+    public bool GradientCheckpointing { get; set; }
+
     /// <summary>h [B, T, hidden] through every layer and the final norm.</summary>
     public override Tensor forward(Tensor h, LayerContext ctx)
     {
         using var scope = NewDisposeScope();
-        foreach (var layer in _layerArray) h = layer.call(h, ctx);
+        bool recompute = GradientCheckpointing && ctx.Cache is null && is_grad_enabled();
+        foreach (var layer in _layerArray) h = recompute ? Checkpointing.Run(layer, h, ctx) : layer.call(h, ctx);
         return _norm.call(h).MoveToOuterDisposeScope();
     }
 }
@@ -82,6 +86,16 @@ public sealed class CausalLM : nn.Module<Tensor, Tensor>
     public DecoderArgs Args { get; }
     public ScalarType DType { get; }
     public DecoderModel Model => _model;
+
+    /// <summary>
+    /// When on, training forwards (grad enabled, no KV cache) keep only each decoder layer's input and recompute the
+    /// layer in backward: activation memory drops from all layers to about one, for roughly one extra forward.
+    /// </summary>
+    public bool GradientCheckpointing
+    {
+        get => _model.GradientCheckpointing;
+        set => _model.GradientCheckpointing = value;
+    }
 
     /// <summary>The output projection [V, hidden]: lm_head, or the embedding table when tied.</summary>
     public Tensor LmHeadWeight => _lmHead?.Weight ?? _model.EmbedTokens.Weight;
