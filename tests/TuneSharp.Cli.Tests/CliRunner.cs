@@ -11,6 +11,20 @@ public static class CliRunner
 
     public static Result Run(IReadOnlyDictionary<string, string>? env, params string[] args)
     {
+        using var p = Start(env, args);
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        if (!p.WaitForExit(TimeSpan.FromMinutes(3)))
+        {
+            p.Kill(entireProcessTree: true);
+            throw new TimeoutException($"tunesharp {string.Join(' ', args)} did not finish in 3 minutes");
+        }
+        return new Result(p.ExitCode, stdout.Result, stderr.Result);
+    }
+
+    /// <summary>Starts the process (stdin closed) and returns it; the caller reads its output and waits.</summary>
+    public static Process Start(IReadOnlyDictionary<string, string>? env, params string[] args)
+    {
         var psi = new ProcessStartInfo("dotnet")
         {
             RedirectStandardOutput = true,
@@ -21,15 +35,8 @@ public static class CliRunner
         psi.ArgumentList.Add(Dll);
         foreach (var a in args) psi.ArgumentList.Add(a);
         foreach (var (k, v) in env ?? new Dictionary<string, string>()) psi.Environment[k] = v;
-        using var p = Process.Start(psi)!;
+        var p = Process.Start(psi)!;
         p.StandardInput.Close();
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        if (!p.WaitForExit(TimeSpan.FromMinutes(3)))
-        {
-            p.Kill(entireProcessTree: true);
-            throw new TimeoutException($"tunesharp {string.Join(' ', args)} did not finish in 3 minutes");
-        }
-        return new Result(p.ExitCode, stdout.Result, stderr.Result);
+        return p;
     }
 }

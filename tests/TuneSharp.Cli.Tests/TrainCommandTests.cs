@@ -1,0 +1,133 @@
+using System.Diagnostics;
+using System.Text.Json;
+using TuneSharp.Testing;
+using Xunit;
+
+namespace TuneSharp.Cli.Tests;
+
+/// <summary>The real `tunesharp train` process: config errors, SIGKILL + resume, SIGTERM checkpointing.</summary>
+public class TrainCommandTests : IDisposable
+{
+    readonly string _dir = Directory.CreateTempSubdirectory("tunesharp-cli-train").FullName;
+
+    public void Dispose()
+    {
+        try { Directory.Delete(_dir, true); } catch (IOException) { }
+    }
+
+    string WriteConfig(string name, int maxSteps, int saveEvery)
+    {
+        string data = Path.Combine(_dir, "train.jsonl");
+        if (!File.Exists(data))
+            File.WriteAllLines(data, Enumerable.Range(0, 64).Select(i => JsonSerializer.Serialize(new
+            {
+                messages = new object[]
+                {
+                    new { role = "user", content = $"Tell me story number {i}." },
+                    new { role = "assistant", content = $"Once upon a time there was a little cat number {i}. It was happy." },
+                },
+            })));
+        string path = Path.Combine(_dir, name + ".yaml");
+        File.WriteAllText(path, $"""
+            model:
+              path: {Fixtures.Get("models/stories260K-hf")}
+              dtype: fp32
+            method:
+              type: lora
+              lora:
+                r: 4
+                targets: all-linear
+            data:
+              datasets: [{data}]
+              template: chatml
+              max_seq_len: 96
+            schedule:
+              type: cosine
+              warmup_steps: 2
+            train:
+              max_steps: {maxSteps}
+              micro_batch_size: 4
+              seed: 3
+            output:
+              dir: {Path.Combine(_dir, name)}
+              save_every_steps: {saveEvery}
+            logging:
+              progress: plain
+              tensorboard: false
+              plot: false
+            """);
+        return path;
+    }
+
+    static List<double> Losses(string outputDir) =>
+        File.ReadLines(Path.Combine(outputDir, "metrics.jsonl"))
+            .Select(l => JsonDocument.Parse(l).RootElement)
+            .Where(e => e.GetProperty("type").GetString() == "step")
+            .Select(e => e.GetProperty("loss").GetDouble()).ToList();
+
+    [Fact]
+    public void UnknownConfigKey_ExitsWithADidYouMean()
+    {
+        string cfg = WriteConfig("typo", 2, 1);
+        File.AppendAllText(cfg, "\neval:\n  evry_steps: 3\n");
+        var r = CliRunner.Run(null, "train", cfg);
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains("evry_steps", r.Stderr);
+        Assert.Contains("did you mean 'every_steps'", r.Stderr);
+    }
+
+    [Fact]
+    public void KilledRun_ResumesToTheSameLossCurve()
+    {
+        // Uninterrupted reference.
+        var reference = CliRunner.Run(null, "train", WriteConfig("reference", 16, 2));
+        Assert.True(reference.ExitCode == 0, reference.Stderr);
+        var expected = Losses(Path.Combine(_dir, "reference"));
+        Assert.Equal(16, expected.Count);
+
+        // Same run, SIGKILLed once it has logged step 7, then started again (auto-resume from the last checkpoint).
+        string cfg = WriteConfig("killed", 16, 2);
+        string metrics = Path.Combine(_dir, "killed", "metrics.jsonl");
+        using (var p = CliRunner.Start(null, "train", cfg))
+        {
+            var deadline = DateTime.UtcNow.AddMinutes(2);
+            while (!(File.Exists(metrics) && Losses(Path.Combine(_dir, "killed")).Count >= 7))
+            {
+                Assert.False(p.HasExited, "the run ended before it could be killed: " + p.StandardError.ReadToEnd());
+                Assert.True(DateTime.UtcNow < deadline, "timed out waiting for step 7");
+                Thread.Sleep(20);
+            }
+            p.Kill(); // SIGKILL: no chance to save anything
+            p.WaitForExit();
+        }
+        var resumed = CliRunner.Run(null, "train", cfg);
+        Assert.True(resumed.ExitCode == 0, resumed.Stderr);
+        Assert.Contains("resuming from", resumed.Stderr);
+        var actual = Losses(Path.Combine(_dir, "killed"));
+        Assert.Equal(expected.Count, actual.Count);
+        for (int i = 0; i < expected.Count; i++)
+            Assert.True(Math.Abs(expected[i] - actual[i]) <= 1e-6, $"step {i + 1}: {expected[i]} vs {actual[i]}");
+    }
+
+    [Fact]
+    public void Sigterm_SavesACheckpointAndExits143()
+    {
+        string cfg = WriteConfig("term", 2000, 1000);
+        string metrics = Path.Combine(_dir, "term", "metrics.jsonl");
+        using var p = CliRunner.Start(null, "train", cfg);
+        var deadline = DateTime.UtcNow.AddMinutes(2);
+        while (!(File.Exists(metrics) && Losses(Path.Combine(_dir, "term")).Count >= 3))
+        {
+            Assert.False(p.HasExited, p.StandardError.ReadToEnd());
+            Assert.True(DateTime.UtcNow < deadline, "timed out waiting for step 3");
+            Thread.Sleep(20);
+        }
+        using (var kill = Process.Start("kill", ["-TERM", p.Id.ToString()])) kill.WaitForExit();
+        Assert.True(p.WaitForExit(TimeSpan.FromMinutes(1)));
+        Assert.Equal(143, p.ExitCode);
+        var checkpoints = Directory.GetDirectories(Path.Combine(_dir, "term", "checkpoints"), "step-*");
+        Assert.Single(checkpoints);
+        int steps = Losses(Path.Combine(_dir, "term")).Count;
+        Assert.EndsWith($"step-{steps:D7}", checkpoints[0]);
+    }
+}

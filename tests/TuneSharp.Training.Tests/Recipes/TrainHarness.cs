@@ -1,0 +1,99 @@
+using System.Text.Json;
+using TuneSharp.Core.SafeTensors;
+using TuneSharp.Testing;
+using TuneSharp.Training.Config;
+using TuneSharp.Training.Observers;
+using TuneSharp.Training.Recipes;
+using static TorchSharp.torch;
+
+namespace TuneSharp.Training.Tests.Recipes;
+
+/// <summary>Small real training runs on stories260K (a real 260K-parameter checkpoint) with generated data.</summary>
+public sealed class TrainHarness : IDisposable
+{
+    public TrainHarness() => Dir = Directory.CreateTempSubdirectory("tunesharp-train").FullName;
+
+    public string Dir { get; }
+
+    public static string ModelDir => Fixtures.Get("models/stories260K-hf");
+
+    /// <summary>A chat JSONL of simple stories: the assistant continues "Once upon a time there was a {animal} ...".</summary>
+    public string WriteChatData(int count, string name = "train.jsonl")
+    {
+        string[] animals = ["cat", "dog", "bird", "fish", "frog", "bear", "lion", "duck"];
+        string[] colors = ["red", "blue", "green", "big", "small", "happy"];
+        var lines = Enumerable.Range(0, count).Select(i =>
+        {
+            string a = animals[i % animals.Length], c = colors[(i / animals.Length) % colors.Length];
+            var msg = new object[]
+            {
+                new { role = "user", content = $"Tell me a story about a {c} {a}." },
+                new { role = "assistant", content = $"Once upon a time there was a {c} {a}. The {a} liked to play. Story {i}." },
+            };
+            return JsonSerializer.Serialize(new { messages = msg });
+        });
+        string path = Path.Combine(Dir, name);
+        File.WriteAllLines(path, lines);
+        return path;
+    }
+
+    public TrainConfig Config(string yaml, params string[] overrides) =>
+        ConfigLoader.Parse(yaml, Path.Combine(Dir, "test.yaml"), overrides);
+
+    /// <summary>A config for stories260K with everything but the method chosen; fp32 so results are exact.</summary>
+    public string Yaml(string method, string data, string extra = "") => $"""
+        model:
+          path: {ModelDir}
+          dtype: fp32
+        method:
+          type: {method}
+        data:
+          datasets:
+            - path: {data}
+          template: chatml
+          max_seq_len: 128
+        optimizer:
+          lr: 1.0e-3
+        schedule:
+          type: constant
+        train:
+          max_steps: 3
+          micro_batch_size: 4
+          seed: 7
+        output:
+          dir: {Path.Combine(Dir, "out")}
+        logging:
+          progress: none
+          tensorboard: false
+          plot: false
+        {extra}
+        """;
+
+    public RunSummary Run(TrainConfig cfg, params ITrainingObserver[] observers) =>
+        TrainRecipe.RunAsync(cfg, new TrainRunOptions
+        {
+            ResolvedYaml = ConfigLoader.ToYaml(cfg),
+            Observers = observers.Length > 0 ? observers : ObserverFactory.Create(cfg.Logging, Path.GetFullPath(cfg.Output.Dir), TextWriter.Null),
+        }).GetAwaiter().GetResult();
+
+    /// <summary>The step losses recorded in metrics.jsonl.</summary>
+    public static List<double> StepLosses(string outputDir) =>
+        File.ReadLines(Path.Combine(outputDir, "metrics.jsonl"))
+            .Select(l => JsonDocument.Parse(l).RootElement)
+            .Where(e => e.GetProperty("type").GetString() == "step")
+            .Select(e => e.GetProperty("loss").GetDouble())
+            .ToList();
+
+    /// <summary>Tensors of the newest checkpoint's trainable weights.</summary>
+    public static Dictionary<string, Tensor> CheckpointWeights(string outputDir)
+    {
+        string latest = Checkpoints.CheckpointStore.Latest(outputDir) ?? throw new InvalidOperationException("no checkpoint");
+        using var f = SafeTensorsFile.Open(Path.Combine(latest, "trainable.safetensors"));
+        return f.Tensors.Keys.ToDictionary(k => k, k => f.Load(k));
+    }
+
+    public void Dispose()
+    {
+        try { Directory.Delete(Dir, true); } catch (IOException) { }
+    }
+}
