@@ -323,4 +323,92 @@ public sealed class DataCommandTests : IDisposable
         Assert.Equal(["hello<|im_end|>"], MarkedSpans(output));
         Assert.Contains("skipped 3 bad record(s) on the way, first: " + path + ":2: example_missing_assistant_message", output);
     }
+
+    static string Quickstart(string name) => Path.Combine(Fixtures.RepoRoot, "examples", "data", name);
+
+    [Theory]
+    [InlineData("quickstart.jsonl", 300, 500)]
+    [InlineData("quickstart_val.jsonl", 30, 60)]
+    public async Task QuickstartData_ValidatesWithStories260K_NoProblemsNoTruncation(string name, int minExamples, int maxExamples)
+    {
+        string path = Quickstart(name);
+        Assert.True(new FileInfo(path).Length < 200_000, $"{name} is {new FileInfo(path).Length} bytes");
+        var json = await RunJson("data", "validate", path, "--model", Stories, "--template", "mistral", "--max-seq-len", "256");
+        Assert.True(json["valid"]!.GetValue<bool>(), json.ToJsonString());
+        long examples = json["examples"]!.GetValue<long>();
+        Assert.InRange(examples, minExamples, maxExamples);
+        var t = json["tokens"]!;
+        Assert.Equal(0, t["truncated"]!.GetValue<long>());
+        Assert.Equal(0, t["dropped"]!.GetValue<long>());
+        Assert.Equal(examples, t["samples"]!.GetValue<long>());
+        Assert.Equal(0, (await Run("data", "validate", path)).Exit);
+    }
+
+    /// <summary>(number, from unit, to unit) of the three phrasings of a unit conversion, or null.</summary>
+    static (long N, string From, string To)? Conversion(string user)
+    {
+        if (Regex.Match(user, @"^Convert (\d+) (\S+) to (\S+)$") is { Success: true } a) return (long.Parse(a.Groups[1].Value), a.Groups[2].Value, a.Groups[3].Value);
+        if (Regex.Match(user, @"^How many (\S+) is (\d+) (\S+)\?$") is { Success: true } b) return (long.Parse(b.Groups[2].Value), b.Groups[3].Value, b.Groups[1].Value);
+        if (Regex.Match(user, @"^(\d+) (\S+) in (\S+)\?$") is { Success: true } c) return (long.Parse(c.Groups[1].Value), c.Groups[2].Value, c.Groups[3].Value);
+        return null;
+    }
+
+    [Fact]
+    public void QuickstartData_AnswersAreTheFixedJsonFormat_CorrectAndHeldOutPromptsDisjoint()
+    {
+        var factors = new Dictionary<(string, string), long>
+        {
+            [("km", "m")] = 1000, [("m", "cm")] = 100, [("cm", "mm")] = 10, [("kg", "g")] = 1000, [("L", "mL")] = 1000,
+        };
+        var families = new Dictionary<string, int>();
+        void Seen(string family) => families[family] = families.GetValueOrDefault(family) + 1;
+        List<string> Prompts(string name)
+        {
+            var prompts = new List<string>();
+            foreach (string line in File.ReadLines(Quickstart(name)))
+            {
+                var messages = JsonNode.Parse(line)!["messages"]!.AsArray();
+                string user = messages[^2]!["content"]!.GetValue<string>();
+                var answer = JsonNode.Parse(messages[^1]!["content"]!.GetValue<string>())!.AsObject();
+                Assert.Equal(["answer", "unit"], answer.Select(kv => kv.Key).ToArray());
+                // The answer follows from the prompt: check each family independently of the generator.
+                if (Conversion(user) is var (n, from, to))
+                {
+                    Assert.Equal(n * factors[(from, to)], answer["answer"]!.GetValue<long>());
+                    Assert.Equal(to, answer["unit"]!.GetValue<string>());
+                    Seen("convert");
+                }
+                else if (Regex.Match(user, @"^(How many|Count the) (\w+): .*?(\d+) \2") is { Success: true } cnt)
+                {
+                    Assert.Equal(long.Parse(cnt.Groups[3].Value), answer["answer"]!.GetValue<long>());
+                    Assert.Equal(cnt.Groups[2].Value, answer["unit"]!.GetValue<string>());
+                    Seen("count");
+                }
+                else if (Regex.Match(user, @"^What color is the (\w+)\? .*\b(red|blue|green|yellow|pink|black|white|brown)\b") is { Success: true } col)
+                {
+                    Assert.Equal(col.Groups[2].Value, answer["answer"]!.GetValue<string>());
+                    Assert.Null(answer["unit"]);
+                    Seen("color");
+                }
+                else
+                {
+                    Assert.Matches(@"^(Classify the sentiment|Is this positive or negative\?)", user);
+                    bool negative = Regex.IsMatch(user, @"hated|sad|bad|did not like");
+                    Assert.Equal(negative ? "negative" : "positive", answer["answer"]!.GetValue<string>());
+                    Assert.Null(answer["unit"]);
+                    Seen("sentiment");
+                }
+                prompts.Add(user);
+            }
+            return prompts;
+        }
+        var train = Prompts("quickstart.jsonl");
+        var val = Prompts("quickstart_val.jsonl");
+        Assert.Equal(train.Count, train.Distinct().Count());
+        Assert.Empty(val.Intersect(train));
+        Assert.Equal(4, families.Count);
+        Assert.All(families.Values, n => Assert.True(n >= 100, string.Join(", ", families)));
+        int withSystem = File.ReadLines(Quickstart("quickstart.jsonl")).Count(l => l.Contains("\"role\": \"system\"", StringComparison.Ordinal));
+        Assert.InRange(withSystem, train.Count / 10, train.Count / 2);
+    }
 }
