@@ -129,7 +129,7 @@ public static class ValidatePrinter
                 ["packed"] = PaddingJson(t.Packed),
             } : null,
         };
-        w.WriteLine(root.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        w.WriteLine(root.ToJsonString(new JsonSerializerOptions { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }));
     }
 
     static JsonObject Length(string unit, long min, double mean, long max, IReadOnlyList<HistogramBin> bins) => new()
