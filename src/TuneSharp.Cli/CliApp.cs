@@ -12,6 +12,7 @@ public static class CliApp
         root.Subcommands.Add(EnvCommand.Create(stdout));
         root.Subcommands.Add(GenerateCommand.Create(stdout, stderr));
         root.Subcommands.Add(TrainCommand.Create(stdout, stderr));
+        root.Subcommands.Add(DataCommand.Create(stdout, stderr));
         return root;
     }
 
@@ -19,6 +20,9 @@ public static class CliApp
     {
         var root = Build(stdout, stderr);
         var config = new InvocationConfiguration { Output = stdout, Error = stderr };
-        return await root.Parse(args).InvokeAsync(config);
+        var parse = root.Parse(args);
+        int exit = await parse.InvokeAsync(config);
+        // Usage errors (unknown option, missing argument) exit with 2, as Unix tools do; 1 stays "the command found problems".
+        return parse.Errors.Count > 0 ? DataCommand.UsageError : exit;
     }
 }

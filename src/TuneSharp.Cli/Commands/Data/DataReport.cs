@@ -1,0 +1,123 @@
+using TuneSharp.Data;
+using TuneSharp.Data.Batching;
+using TuneSharp.Data.Encoding;
+
+namespace TuneSharp.Cli.Commands.Data;
+
+/// <summary>Batches and cells (rows x length) one epoch takes with one collation, and the share of real tokens.</summary>
+public sealed record PaddingSummary(long Batches, long Cells, double Efficiency);
+
+/// <summary>
+/// Token statistics of a dataset encoded with a tokenizer and chat template. Prompt/trained tokens count the kept samples
+/// after truncation (what one epoch trains on); lengths and the histogram are the full lengths before truncation.
+/// </summary>
+public sealed record TokenSummary(
+    string Model, string Template, int MaxSeqLen, TrainOn TrainOn, int MicroBatch,
+    long Kept, long Truncated, long Dropped, long Failed,
+    long PromptTokens, long TrainedTokens,
+    long MinLength, double MeanLength, long MaxLength, IReadOnlyList<HistogramBin> Histogram,
+    PaddingSummary Padded, PaddingSummary Packed, IReadOnlyList<string> DropReasons)
+{
+    /// <summary>Real tokens one epoch processes (prompt + trained).</summary>
+    public long EpochTokens => PromptTokens + TrainedTokens;
+}
+
+/// <summary>What `tunesharp data validate` found: the validator's report, problems of the encoding pass, and token statistics.</summary>
+public sealed record DataReport(ValidationReport Validation, IReadOnlyList<DataProblem> Problems, long TotalProblems,
+    IReadOnlyDictionary<string, long> ProblemCounts, TokenSummary? Tokens)
+{
+    public bool IsValid => TotalProblems == 0;
+}
+
+/// <summary>Builds a <see cref="DataReport"/>: a validation pass over the whole dataset, then (with a tokenizer) an encoding pass.</summary>
+public static class DataInspector
+{
+    /// <summary>Code of a problem found while encoding (template error, assistant turn not found in the rendering).</summary>
+    public const string EncodingFailed = "encoding_failed";
+
+    public sealed record TokenOptions(TokenizerContext Context, int MaxSeqLen, TrainOn TrainOn, int MicroBatch);
+
+    public static DataReport Inspect(DatasetSpec spec, int maxProblems, TokenOptions? tokens, CancellationToken ct = default)
+    {
+        var validation = DataValidator.Validate(spec, new ValidationOptions { MaxProblems = maxProblems });
+        var problems = validation.Problems.ToList();
+        var counts = new SortedDictionary<string, long>(validation.ProblemCounts.ToDictionary(), StringComparer.Ordinal);
+        long total = validation.TotalProblems;
+        if (tokens is null || validation.ExampleCount == 0) return new DataReport(validation, problems, total, counts, null);
+
+        var (template, description) = tokens.Context.Template(required: validation.Formats.Keys.Any(DataInputs.IsChat));
+        var encoder = new ExampleEncoder(tokens.Context.Tokenizer, template, new EncodingSettings(tokens.MaxSeqLen, tokens.TrainOn));
+        var stats = new EncodingStats();
+        var samples = new List<TokenizedSample>();
+        var lengths = new LengthHistogram();
+        var dropReasons = new List<string>();
+        // Bad records were reported by the validation pass; here they are skipped silently.
+        var examples = DatasetReader.Read(spec, new List<DataProblem>()).Select(DataInputs.ForEncoding);
+        foreach (var r in DatasetEncoder.EncodeAll(examples, encoder, stats, cancellation: ct))
+        {
+            if (r.FullLength > 0) lengths.Add(r.FullLength);
+            switch (r.Status)
+            {
+                case EncodeStatus.Problem:
+                    total++;
+                    counts[EncodingFailed] = counts.GetValueOrDefault(EncodingFailed) + 1;
+                    if (problems.Count < maxProblems)
+                        problems.Add(new DataProblem(r.Source, EncodingFailed, null, r.Reason ?? "could not encode",
+                            "check the roles and order the template expects, or choose another --template"));
+                    break;
+                case EncodeStatus.Dropped:
+                    if (dropReasons.Count < 5) dropReasons.Add(r.ToString());
+                    break;
+                default:
+                    samples.Add(r.Sample!);
+                    break;
+            }
+        }
+        var tok = tokens.Context.Tokenizer;
+        int padId = tok.PadTokenId ?? tok.EosTokenId ?? 0;
+        var summary = new TokenSummary(tokens.Context.ModelDir, description, tokens.MaxSeqLen, tokens.TrainOn, tokens.MicroBatch,
+            stats.Kept, stats.Truncated, stats.Dropped, stats.Problems, stats.PromptTokens, stats.TrainedTokens,
+            lengths.Min, lengths.Mean, lengths.Max, lengths.Bins(),
+            Padded(samples, tokens.MicroBatch, padId), Packed(samples, tokens.MaxSeqLen, tokens.MicroBatch, padId), dropReasons);
+        return new DataReport(validation, problems, total, counts, summary);
+    }
+
+    /// <summary>One sample per row, micro batches in dataset order (as training without packing, before shuffling).</summary>
+    static PaddingSummary Padded(List<TokenizedSample> samples, int microBatch, int padId)
+    {
+        var batches = samples.Chunk(microBatch).Select(chunk => Collator.Pad(chunk, padId)).ToList();
+        return Summarize(batches);
+    }
+
+    static PaddingSummary Packed(List<TokenizedSample> samples, int rowLength, int microBatch, int padId) =>
+        samples.Count == 0 ? new PaddingSummary(0, 0, 1) : Summarize(Collator.Pack(samples, rowLength, microBatch, padId));
+
+    static PaddingSummary Summarize(IReadOnlyList<TrainBatch> batches) =>
+        new(batches.Count, batches.Sum(b => (long)b.Rows * b.Length), Collator.Efficiency(batches));
+
+    /// <summary>Power-of-two length histogram (bin bounds 1, 2, 4, ...), as the validator's.</summary>
+    sealed class LengthHistogram
+    {
+        readonly long[] bins = new long[40];
+        long count, sum, min = long.MaxValue;
+        public long Min => count == 0 ? 0 : min;
+        public long Max { get; private set; }
+        public double Mean => count == 0 ? 0 : (double)sum / count;
+
+        public void Add(long length)
+        {
+            count++;
+            sum += length;
+            min = Math.Min(min, length);
+            Max = Math.Max(Max, length);
+            bins[length <= 1 ? 0 : 64 - System.Numerics.BitOperations.LeadingZeroCount((ulong)length - 1)]++;
+        }
+
+        public IReadOnlyList<HistogramBin> Bins()
+        {
+            if (count == 0) return [];
+            int first = Array.FindIndex(bins, c => c > 0), last = Array.FindLastIndex(bins, c => c > 0);
+            return [.. Enumerable.Range(first, last - first + 1).Select(i => new HistogramBin(1L << i, bins[i]))];
+        }
+    }
+}
