@@ -85,9 +85,20 @@ public static class TrainRecipe
         }
 
         using var observers = new CompositeObserver(run.Observers);
-        var estimate = MemoryEstimator.Estimate(model.Model.Args, dtype, trainableParameters: trainable.Sum(p => p.Parameter.numel()),
-            method: cfg.Method.Type, microBatch: cfg.Train.MicroBatchSize, seqLen: cfg.Data.MaxSeqLen,
-            gradCheckpointing: cfg.Train.GradCheckpointing);
+        var estimate = MemoryEstimator.Estimate(new MemoryEstimateInput
+        {
+            Model = model.Model.Args,
+            DTypeBytes = dtype == ScalarType.Float32 ? 4 : 2,
+            TrainableParameters = trainable.Sum(p => p.Parameter.numel()),
+            AdapterTraining = cfg.Method.IsAdapter,
+            TrainableDTypeBytes = cfg.Method.IsAdapter ? 4 : null, // adapters are fp32 even on a bf16 base
+            MicroBatch = cfg.Train.MicroBatchSize,
+            SeqLen = cfg.Data.MaxSeqLen,
+            GradientCheckpointing = cfg.Train.GradCheckpointing,
+            QuantizedBase = cfg.Method.Type == MethodType.Qlora,
+            QuantBlockSize = cfg.Method.Quant.BlockSize,
+            QuantDoubleQuant = cfg.Method.Quant.DoubleQuant,
+        });
         observers.OnStart(new RunInfo
         {
             OutputDir = outputDir,
@@ -102,8 +113,8 @@ public static class TrainRecipe
             ValidationExamples = data.Validation.Count,
             TrainedTokensPerEpoch = data.Train.Sum(s => (long)s.TrainedCount),
             TokensPerEpoch = data.Train.Sum(s => (long)s.Length),
-            EstimatedPeakMemoryBytes = estimate.TotalBytes,
-            Notes = [$"template: {data.TemplateName}", $"dtype: {dtype}", .. data.Notes],
+            EstimatedPeakMemoryBytes = estimate.Total,
+            Notes = [$"template: {data.TemplateName}", $"dtype: {dtype}", .. estimate.Describe(), .. data.Notes],
         });
 
         // ---- before: held-out loss and samples (a fresh run only)
@@ -111,7 +122,7 @@ public static class TrainRecipe
         if (state.Step == 0 && resumeFrom == null)
         {
             if (evalBatches.Count > 0) state = state with { EvalLossBefore = Evaluate(model, evalBatches, cfg.Eval.MaxBatches).Loss };
-            samplesBefore.AddRange(cfg.Eval.Samples.Select(p => Sample(model, p)));
+            samplesBefore.AddRange(cfg.Eval.Samples.Select(p => Sample(model, data.Template, p)));
         }
 
         // ---- the loop: one optimizer step per iteration
@@ -168,7 +179,7 @@ public static class TrainRecipe
         string? finalDir = status == "interrupted" ? null : FinalOutputs.Save(outputDir, model, cfg.Model.Path);
         double? evalAfter = evalBatches.Count > 0 && status != "interrupted" ? Evaluate(model, evalBatches, cfg.Eval.MaxBatches).Loss : null;
         var samples = status == "interrupted" ? [] : cfg.Eval.Samples
-            .Select((p, i) => (p, i < samplesBefore.Count ? samplesBefore[i] : "", Sample(model, p))).ToList();
+            .Select((p, i) => (p, i < samplesBefore.Count ? samplesBefore[i] : "", Sample(model, data.Template, p))).ToList();
         var summary = new RunSummary
         {
             Status = status,
@@ -178,8 +189,8 @@ public static class TrainRecipe
             BestStep = state.BestStep,
             TrainedTokens = state.TrainedTokens,
             WallSeconds = clock.Elapsed.TotalSeconds,
-            PeakMemoryBytes = ProcessMemory.PeakRssBytes(),
-            EstimatedPeakMemoryBytes = estimate.TotalBytes,
+            PeakMemoryBytes = ProcessMemory.PeakRssBytes() ?? 0,
+            EstimatedPeakMemoryBytes = estimate.Total,
             EvalLossBefore = state.EvalLossBefore,
             EvalLossAfter = evalAfter,
             Samples = samples,
@@ -230,20 +241,19 @@ public static class TrainRecipe
         b.SegmentIds is null ? null : tensor(b.SegmentIds, [b.Rows, b.Length]),
         tensor(b.Labels, [b.Rows, b.Length]));
 
-    /// <summary>Greedy answer to a prompt with the model's chat template (or plain text when it has none).</summary>
-    static string Sample(TrainableModel model, string prompt)
+    /// <summary>Greedy answer to a prompt, rendered with the template the run trains with.</summary>
+    static string Sample(TrainableModel model, ChatTemplate template, string prompt)
     {
         bool wasTraining = model.Model.training;
         model.Model.eval();
         var tok = model.Tokenizer;
-        int[] ids = tok.ChatTemplate is { } source
-            ? tok.Encode(ChatTemplate.FromSource(source).Render(new JsonArray(new JsonObject { ["role"] = "user", ["content"] = prompt }),
-                addGenerationPrompt: true, bosToken: tok.BosToken, eosToken: tok.EosToken), addSpecialTokens: false)
-            : tok.Encode(prompt, addSpecialTokens: true);
+        var messages = new JsonArray(new JsonObject { ["role"] = "user", ["content"] = prompt });
+        int[] ids = tok.Encode(template.Render(messages, addGenerationPrompt: true, bosToken: tok.BosToken, eosToken: tok.EosToken),
+            addSpecialTokens: false);
         var stops = new HashSet<int>(model.Model.Args.EosTokenIds);
         if (tok.EosTokenId is { } eos) stops.Add(eos);
         string text = string.Concat(new TextGenerator(model.Model, tok).Stream(ids,
-            new SamplingOptions { Temperature = 0, MaxNewTokens = 64, StopTokenIds = stops }));
+            new SamplingOptions { Temperature = 0, MaxNewTokens = 48, StopTokenIds = stops }));
         if (wasTraining) model.Model.train();
         return text;
     }

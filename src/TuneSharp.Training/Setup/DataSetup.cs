@@ -13,6 +13,7 @@ public sealed record PreparedData(
     IReadOnlyList<TokenizedSample> Train,
     IReadOnlyList<TokenizedSample> Validation,
     EncodingStats Stats,
+    ChatTemplate Template,
     string TemplateName,
     int DuplicatesRemoved,
     IReadOnlyList<string> Notes);
@@ -55,7 +56,7 @@ public static class DataSetup
         if (stats.Truncated > 0) notes.Add($"{stats.Truncated} example(s) truncated to max_seq_len {data.MaxSeqLen}");
         if (stats.Dropped > 0) notes.Add($"{stats.Dropped} example(s) longer than max_seq_len {data.MaxSeqLen} dropped");
         if (mixed.DuplicatesRemoved > 0) notes.Add($"{mixed.DuplicatesRemoved} exact duplicate example(s) removed");
-        return new PreparedData(trainSamples, valSamples, stats, templateName, mixed.DuplicatesRemoved, notes);
+        return new PreparedData(trainSamples, valSamples, stats, template, templateName, mixed.DuplicatesRemoved, notes);
     }
 
     static List<TokenizedSample> Encode(Stage stage, IReadOnlyList<Example> examples, ExampleEncoder encoder, EncodingStats stats)
