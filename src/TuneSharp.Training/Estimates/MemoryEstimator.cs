@@ -1,0 +1,148 @@
+using TuneSharp.Models;
+using TuneSharp.Training.Config;
+using TuneSharp.Training.Losses;
+using TuneSharp.Training.Observers;
+
+namespace TuneSharp.Training.Estimates;
+
+/// <summary>What a training run looks like, for <see cref="MemoryEstimator.Estimate"/>.</summary>
+public sealed record MemoryEstimateInput
+{
+    public required DecoderArgs Model { get; init; }
+    /// <summary>Bytes per element of weights and activations: 4 (fp32) or 2 (bf16).</summary>
+    public required int DTypeBytes { get; init; }
+    public required long TrainableParameters { get; init; }
+    /// <summary>True when the trainable parameters are adapters added to a frozen base (LoRA, DoRA, QLoRA); false
+    /// when they are (a subset of) the base weights (full, freeze).</summary>
+    public required bool AdapterTraining { get; init; }
+    public required int MicroBatch { get; init; }
+    public required int SeqLen { get; init; }
+    public bool GradientCheckpointing { get; init; }
+    /// <summary>fp32 optimizer states per trainable parameter: 2 for AdamW/Adam, 1 for SGD with momentum, 0 without.</summary>
+    public int OptimizerStates { get; init; } = 2;
+    /// <summary>An fp32 master copy of each non-fp32 trainable parameter (AdamW with bf16 weights).</summary>
+    public bool MasterWeights { get; init; } = true;
+    /// <summary>Bytes per trainable parameter (and its gradient); null = <see cref="DTypeBytes"/>.</summary>
+    public int? TrainableDTypeBytes { get; init; }
+    /// <summary>Base projections stored in 4 bits (NF4) with per-block scales.</summary>
+    public bool QuantizedBase { get; init; }
+    public int QuantBlockSize { get; init; } = 64;
+    public bool QuantDoubleQuant { get; init; } = true;
+    /// <summary>Whether the output head (or the tied embedding) receives a gradient.</summary>
+    public bool? LmHeadTrainable { get; init; }
+    public int LossChunkRows { get; init; } = CausalLmLoss.DefaultChunkRows;
+    /// <summary>Resident memory of the process before the model is loaded (runtime, libtorch); null = a default.</summary>
+    public long? RuntimeBytes { get; init; }
+
+    /// <summary>fp32 optimizer states per parameter for an optimizer of the config.</summary>
+    public static int StatesFor(OptimizerName optimizer, double momentum) =>
+        optimizer is OptimizerName.Sgd ? (momentum != 0 ? 1 : 0) : 2;
+}
+
+/// <summary>Peak memory of a training run, by component (bytes). <see cref="Total"/> is the estimated peak RSS.</summary>
+public sealed record MemoryEstimate(
+    double Weights, double Gradients, double Optimizer, double Activations, double Logits, double Runtime)
+{
+    public double Total => Weights + Gradients + Optimizer + Activations + Logits + Runtime;
+
+    /// <summary>What one forward + backward allocates on top of the weights and optimizer state.</summary>
+    public double StepBytes => Gradients + Activations + Logits;
+
+    /// <summary>Banner lines (for <see cref="RunInfo.Notes"/>).</summary>
+    public IReadOnlyList<string> Describe() =>
+    [
+        $"memory estimate {Fmt.Bytes(Total)}: weights {Fmt.Bytes(Weights)} | grads {Fmt.Bytes(Gradients)} | "
+            + $"optimizer {Fmt.Bytes(Optimizer)} | activations {Fmt.Bytes(Activations)} | loss {Fmt.Bytes(Logits)} | runtime {Fmt.Bytes(Runtime)}",
+    ];
+}
+
+/// <summary>
+/// Estimates the peak memory of a training step from the model shape, derived from what the decoder and loss in
+/// this repository keep alive for backward (see docs/observability.md for the derivation):
+/// per layer and token, RMSNorm keeps its fp32 input and its normed output (x2 norms), attention keeps q, k, v,
+/// their rotate-half copies and rotated results and the reshaped output, the MLP keeps gate, silu, up and their
+/// product; the explicit attention keeps the fp32 softmax [B, H, T, S] (plus its bf16 cast in bf16 runs), and
+/// while a layer runs its un-softmaxed scores are alive too.
+/// </summary>
+public static class MemoryEstimator
+{
+    /// <summary>VmRSS of a .NET process that has initialized TorchSharp (libtorch CPU) on the development machine.</summary>
+    public const long DefaultRuntimeBytes = 400L * 1024 * 1024;
+
+    public static MemoryEstimate Estimate(MemoryEstimateInput x)
+    {
+        var a = x.Model;
+        var p = ParameterCount.Of(a);
+        int e = x.DTypeBytes, te = x.TrainableDTypeBytes ?? x.DTypeBytes;
+        long trainable = x.TrainableParameters;
+
+        // Weights: 4-bit base projections take 0.5 byte plus their scales; everything else the run dtype.
+        double baseBytes = x.QuantizedBase
+            ? p.LayerLinearWeights * (0.5 + ScaleBytesPerWeight(x.QuantBlockSize, x.QuantDoubleQuant)) + (p.Total - p.LayerLinearWeights) * (double)e
+            : p.Total * (double)e;
+        double weights = baseBytes + (x.AdapterTraining ? trainable * (double)te : 0);
+
+        double grads = trainable * (double)te;
+        double optimizer = trainable * (4.0 * x.OptimizerStates + (x.MasterWeights && te != 4 && x.OptimizerStates > 0 ? 4 : 0));
+
+        var act = Activations(a, e, x.MicroBatch, x.SeqLen, x.GradientCheckpointing);
+        bool lmTrainable = x.LmHeadTrainable ?? !x.AdapterTraining;
+        double logits = LossBytes(a, e, x.MicroBatch, x.SeqLen, x.LossChunkRows, lmTrainable);
+        return new MemoryEstimate(weights, grads, optimizer, act.Total, logits, x.RuntimeBytes ?? DefaultRuntimeBytes);
+    }
+
+    /// <summary>NF4 scale storage per weight: fp32 absmax per block, or with double quantization one uint8 code per
+    /// block plus an fp32 absmax per 256 blocks.</summary>
+    public static double ScaleBytesPerWeight(int blockSize, bool doubleQuant) =>
+        doubleQuant ? 1.0 / blockSize + 4.0 / (blockSize * 256.0) : 4.0 / blockSize;
+
+    /// <summary>Activation memory: saved per layer, the rest of the model, and the largest transient.</summary>
+    public sealed record ActivationBytes(double PerLayerSaved, double OutsideLayers, double Transient, double Total);
+
+    /// <summary>Bytes saved for backward per token and layer (excluding attention scores), for activation dtype <paramref name="e"/>.</summary>
+    public static double SavedBytesPerToken(DecoderArgs a, int e)
+    {
+        double d = a.HiddenSize, f = a.IntermediateSize, q = (double)a.NumAttentionHeads * a.HeadDim, kv = (double)a.NumKeyValueHeads * a.HeadDim;
+        double norms = 2 * (4 * d + 2 * e * d + 4);       // per norm: fp32 input, normed, output; rsqrt [1] fp32
+        double attention = e * (4 * q + 4 * kv);          // q,k,v; rotate-half of q,k; rotated q,k; o reshaped
+        double mlp = 4 * e * f;                           // gate, silu(gate), up, silu*up
+        return norms + attention + mlp;
+    }
+
+    /// <summary>Bytes per attention-score element [B, H, T, S]: saved (fp32 softmax, + its cast when e &lt; 4) and
+    /// transient while a layer runs (matmul output, scaled, fp32 cast when e &lt; 4, masked).</summary>
+    public static (int Saved, int Transient) ScoreBytesPerElement(int e) =>
+        (4 + (e < 4 ? e : 0), 2 * e + 4 + (e < 4 ? 4 : 0));
+
+    public static ActivationBytes Activations(DecoderArgs a, int e, int batch, int seqLen, bool checkpointing)
+    {
+        double tokens = (double)batch * seqLen;
+        double scores = (double)batch * a.NumAttentionHeads * seqLen * seqLen;   // [B, H, T, S], S = T
+        var (scoreSaved, scoreTransient) = ScoreBytesPerElement(e);
+        double layerSaved = tokens * SavedBytesPerToken(a, e) + scores * scoreSaved;
+        double outside = tokens * (4.0 + 2 * e) * a.HiddenSize;                  // final norm: fp32 input, normed, output
+        // One layer's backward (or forward) at a time: the score temporaries plus gradients mirroring one layer's
+        // saved tensors.
+        double transient = scores * scoreTransient + tokens * SavedBytesPerToken(a, e);
+        double total = checkpointing
+            // Only each layer's input is kept; one layer is recomputed (and saved) at a time during backward.
+            ? a.NumHiddenLayers * tokens * e * a.HiddenSize + layerSaved + outside + transient
+            : a.NumHiddenLayers * layerSaved + outside + transient;
+        return new ActivationBytes(layerSaved, outside, transient, total);
+    }
+
+    /// <summary>
+    /// The chunked loss (<see cref="CausalLmLoss.Compute"/>): one chunk of fp32 logits [rows, V] (plus the weight-dtype
+    /// matmul output and gradient cast in bf16), the gathered hidden rows, their stored gradient and its scaled copy
+    /// [N, hidden], and in bf16 the fp32 accumulator of the output-head gradient [V, hidden].
+    /// </summary>
+    public static double LossBytes(DecoderArgs a, int e, int batch, int seqLen, int chunkRows, bool lmHeadTrainable)
+    {
+        double n = (double)batch * seqLen; // upper bound: every position trained
+        double rows = Math.Min(chunkRows, n);
+        double chunk = rows * a.VocabSize * (e == 4 ? 4 : 4 + 2 * e);
+        double hiddenRows = 3 * n * a.HiddenSize * e;
+        double headAccumulator = lmHeadTrainable && e != 4 ? 4.0 * a.VocabSize * a.HiddenSize : 0;
+        return chunk + hiddenRows + headAccumulator;
+    }
+}
