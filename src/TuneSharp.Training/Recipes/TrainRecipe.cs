@@ -43,6 +43,7 @@ public static class TrainRecipe
     public static async Task<RunSummary> RunAsync(TrainConfig cfg, TrainRunOptions run, CancellationToken ct = default)
     {
         TorchRuntime.Initialize();
+        long? runtimeBytes = ProcessMemory.CurrentRssBytes(); // the process before any model: the estimate's baseline
         var clock = Stopwatch.StartNew();
         string outputDir = Path.GetFullPath(cfg.Output.Dir);
         Directory.CreateDirectory(outputDir);
@@ -98,6 +99,7 @@ public static class TrainRecipe
             QuantizedBase = cfg.Method.Type == MethodType.Qlora,
             QuantBlockSize = cfg.Method.Quant.BlockSize,
             QuantDoubleQuant = cfg.Method.Quant.DoubleQuant,
+            RuntimeBytes = runtimeBytes,
         });
         observers.OnStart(new RunInfo
         {

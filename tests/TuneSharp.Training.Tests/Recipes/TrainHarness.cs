@@ -28,7 +28,8 @@ public sealed class TrainHarness : IDisposable
             var msg = new object[]
             {
                 new { role = "user", content = $"Tell me a story about a {c} {a}." },
-                new { role = "assistant", content = $"Once upon a time there was a {c} {a}. The {a} liked to play. Story {i}." },
+                // Lengths vary a lot (1-6 extra sentences) so micro-batches hold very different numbers of trained tokens.
+                new { role = "assistant", content = $"Once upon a time there was a {c} {a}." + string.Concat(Enumerable.Repeat($" The {a} liked to play.", 1 + i * 5 % 6)) },
             };
             return JsonSerializer.Serialize(new { messages = msg });
         });

@@ -14,7 +14,11 @@ public class TrainRecipeTests
     [Fact]
     public void GradientAccumulation_EqualsOneLargeBatch()
     {
-        // One optimizer step over the same 8 samples: 8x1, 4x2 and 2x4 (micro batch x accumulation).
+        // One optimizer step over the same 8 samples: 8x1, 4x2 and 2x4 (micro batch x accumulation). AdamW's first step
+        // is ~lr * sign(g), which amplifies rounding noise in near-zero gradients; lr = 1 and eps = 1 make the update
+        // g / (|g| + 1) ~ g, so the weight difference measures the gradient difference. Tolerance: |dW| <= 5e-7 + 2e-7 |W|: fp32 sums over
+        // tokens in a different grouping differ by ~1e-7, plus one ulp of the weights themselves. The 2024 GA bug (mean
+        // per micro-batch) changes these weights by orders of magnitude more (loss differs by ~1e-2).
         var results = new List<Dictionary<string, Tensor>>();
         var losses = new List<double>();
         foreach (var (mb, ga) in new[] { (8, 1), (4, 2), (2, 4) })
@@ -22,7 +26,7 @@ public class TrainRecipeTests
             using var h = new TrainHarness();
             string data = h.WriteChatData(8);
             var cfg = h.Config(h.Yaml("full", data), "train.max_steps=1", $"train.micro_batch_size={mb}", $"train.grad_accum={ga}",
-                "train.max_grad_norm=null");
+                "train.max_grad_norm=null", "optimizer.eps=1.0", "optimizer.lr=1.0");
             var summary = h.Run(cfg);
             losses.Add(summary.FinalLoss!.Value);
             results.Add(TrainHarness.CheckpointWeights(cfg.Output.Dir));
@@ -34,7 +38,7 @@ public class TrainRecipeTests
             foreach (var (name, t) in results[0])
             {
                 double diff = (other[name] - t).abs().max().item<float>();
-                Assert.True(diff < 1e-6, $"{name}: max abs diff {diff:E2}");
+                Assert.True(other[name].allclose(t, rtol: 2e-7, atol: 5e-7), $"{name}: max abs diff {diff:E2}");
             }
     }
 
