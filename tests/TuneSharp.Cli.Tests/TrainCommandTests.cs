@@ -65,6 +65,28 @@ public class TrainCommandTests : IDisposable
             .Where(e => e.GetProperty("type").GetString() == "step")
             .Select(e => e.GetProperty("loss").GetDouble()).ToList();
 
+    /// <summary>Polls metrics.jsonl (written and flushed per step by the child) until it has <paramref name="steps"/> steps.</summary>
+    static void WaitForSteps(CliRunner.Running run, string outputDir, int steps)
+    {
+        var deadline = DateTime.UtcNow.AddMinutes(2);
+        while (CompletedStepLines(outputDir) < steps)
+        {
+            if (run.Process.HasExited) Assert.Fail($"the run ended (exit {run.Process.ExitCode}) before step {steps}: {run.Stderr}");
+            if (DateTime.UtcNow > deadline) Assert.Fail($"timed out waiting for step {steps}: {run.Stderr}");
+            Thread.Sleep(20);
+        }
+    }
+
+    /// <summary>Step lines terminated by a newline (the child may be in the middle of writing the next one).</summary>
+    static int CompletedStepLines(string outputDir)
+    {
+        string path = Path.Combine(outputDir, "metrics.jsonl");
+        if (!File.Exists(path)) return 0;
+        using var s = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        string text = new StreamReader(s).ReadToEnd();
+        return text.Split('\n')[..^1].Count(l => l.Contains("\"type\":\"step\"", StringComparison.Ordinal));
+    }
+
     [Fact]
     public void UnknownConfigKey_ExitsWithADidYouMean()
     {
@@ -87,18 +109,11 @@ public class TrainCommandTests : IDisposable
 
         // Same run, SIGKILLed once it has logged step 7, then started again (auto-resume from the last checkpoint).
         string cfg = WriteConfig("killed", 16, 2);
-        string metrics = Path.Combine(_dir, "killed", "metrics.jsonl");
-        using (var p = CliRunner.Start(null, "train", cfg))
+        using (var run = CliRunner.Start(null, "train", cfg))
         {
-            var deadline = DateTime.UtcNow.AddMinutes(2);
-            while (!(File.Exists(metrics) && Losses(Path.Combine(_dir, "killed")).Count >= 7))
-            {
-                Assert.False(p.HasExited, "the run ended before it could be killed: " + p.StandardError.ReadToEnd());
-                Assert.True(DateTime.UtcNow < deadline, "timed out waiting for step 7");
-                Thread.Sleep(20);
-            }
-            p.Kill(); // SIGKILL: no chance to save anything
-            p.WaitForExit();
+            WaitForSteps(run, Path.Combine(_dir, "killed"), 7);
+            run.Process.Kill(); // SIGKILL: no chance to save anything
+            run.Process.WaitForExit();
         }
         var resumed = CliRunner.Run(null, "train", cfg);
         Assert.True(resumed.ExitCode == 0, resumed.Stderr);
@@ -113,18 +128,11 @@ public class TrainCommandTests : IDisposable
     public void Sigterm_SavesACheckpointAndExits143()
     {
         string cfg = WriteConfig("term", 2000, 1000);
-        string metrics = Path.Combine(_dir, "term", "metrics.jsonl");
-        using var p = CliRunner.Start(null, "train", cfg);
-        var deadline = DateTime.UtcNow.AddMinutes(2);
-        while (!(File.Exists(metrics) && Losses(Path.Combine(_dir, "term")).Count >= 3))
-        {
-            Assert.False(p.HasExited, p.StandardError.ReadToEnd());
-            Assert.True(DateTime.UtcNow < deadline, "timed out waiting for step 3");
-            Thread.Sleep(20);
-        }
-        using (var kill = Process.Start("kill", ["-TERM", p.Id.ToString()])) kill.WaitForExit();
-        Assert.True(p.WaitForExit(TimeSpan.FromMinutes(1)));
-        Assert.Equal(143, p.ExitCode);
+        using var run = CliRunner.Start(null, "train", cfg);
+        WaitForSteps(run, Path.Combine(_dir, "term"), 3);
+        using (var kill = Process.Start("kill", ["-TERM", run.Process.Id.ToString()])!) kill.WaitForExit();
+        Assert.True(run.Process.WaitForExit(TimeSpan.FromMinutes(1)), "no exit after SIGTERM");
+        Assert.True(run.Process.ExitCode == 143, $"exit {run.Process.ExitCode}: {run.Stderr}");
         var checkpoints = Directory.GetDirectories(Path.Combine(_dir, "term", "checkpoints"), "step-*");
         Assert.Single(checkpoints);
         int steps = Losses(Path.Combine(_dir, "term")).Count;
