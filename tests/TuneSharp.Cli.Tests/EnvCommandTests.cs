@@ -25,3 +25,18 @@ public class EnvCommandTests
         Assert.Contains("frobnicate", r.Stderr + r.Stdout);
     }
 }
+
+public class ErrorReportingTests
+{
+    [Fact]
+    public async Task Failure_IsOneClearLine_WithoutAStackTrace()
+    {
+        var stderr = new StringWriter();
+        int rc = await CliApp.RunAsync(["generate", "--model", "/nonexistent/model-dir", "--prompt", "x"], new StringWriter(), stderr);
+        Assert.Equal(CliApp.Failed, rc);
+        string text = stderr.ToString();
+        Assert.StartsWith("error: ", text);
+        Assert.Contains("/nonexistent/model-dir", text);
+        Assert.DoesNotContain("   at ", text);
+    }
+}

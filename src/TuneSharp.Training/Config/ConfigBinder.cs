@@ -35,7 +35,7 @@ internal static partial class ConfigBinder
         string path = "";
         if (pathNode != null)
         {
-            if (YamlScalars.TryString(pathNode, out string raw) && raw.Trim().Length > 0) path = ResolveModelPath(m.Context.BaseDir, raw.Trim());
+            if (YamlScalars.TryString(pathNode, out string raw) && raw.Trim().Length > 0) path = ResolveModelPath(m.Context.BaseDirOf(pathNode), raw.Trim());
             else m.Context.Error(pathNode, m.Full("path"), $"'{m.Full("path")}' must be a folder or a hub id org/name[@revision], found {YamlScalars.Describe(pathNode)}");
         }
         var device = d.Device;
@@ -126,7 +126,7 @@ internal static partial class ConfigBinder
         return new DataSection
         {
             Datasets = datasets,
-            ValPath = valPath == null ? null : ResolvePath(m.Context.BaseDir, valPath),
+            ValPath = valPath == null ? null : ResolvePath(m.Context.BaseDirOf(m.Context.ValueNodes.GetValueOrDefault(m.Full("val_path"))), valPath),
             ValSize = m.Double("val_size", d.ValSize),
             Template = BindTemplate(m, d.Template),
             MaxSeqLen = m.Int("max_seq_len", d.MaxSeqLen),
@@ -144,11 +144,11 @@ internal static partial class ConfigBinder
     {
         ctx.ValueNodes[path] = node;
         if (node is YamlScalarNode && YamlScalars.TryString(node, out string only))
-            return new DatasetSpec { Path = ResolvePath(ctx.BaseDir, only) };
+            return new DatasetSpec { Path = ResolvePath(ctx.BaseDirOf(node), only) };
         var m = new MapReader(ctx, path, node);
         var d = new DatasetSpec { Path = "" };
         var pathNode = m.Required("path");
-        string file = pathNode != null && YamlScalars.TryString(pathNode, out string p) ? ResolvePath(ctx.BaseDir, p) : "";
+        string file = pathNode != null && YamlScalars.TryString(pathNode, out string p) ? ResolvePath(ctx.BaseDirOf(pathNode), p) : "";
         var spec = new DatasetSpec
         {
             Path = file,
@@ -176,7 +176,7 @@ internal static partial class ConfigBinder
         {
             if (text.EndsWith(".jinja", StringComparison.OrdinalIgnoreCase) || text.EndsWith(".j2", StringComparison.OrdinalIgnoreCase) ||
                 text.Contains('/') || text.Contains('\\'))
-                return new TemplateSpec(TemplateKind.File, ResolvePath(m.Context.BaseDir, text));
+                return new TemplateSpec(TemplateKind.File, ResolvePath(m.Context.BaseDirOf(node), text));
             if (ConfigNames.TryParse(text, out TemplateKind kind) && kind != TemplateKind.File) return new TemplateSpec(kind);
         }
         var names = ConfigNames.All<TemplateKind>().Where(n => n != ConfigNames.Of(TemplateKind.File)).ToList();
@@ -247,7 +247,7 @@ internal static partial class ConfigBinder
         string dir = m.String("dir", d.Dir);
         return new OutputSection
         {
-            Dir = ResolvePath(m.Context.BaseDir, ExpandPlaceholders(m, dir, model, method)),
+            Dir = ResolvePath(m.Context.BaseDirOf(m.Context.ValueNodes.GetValueOrDefault(m.Full("dir"))), ExpandPlaceholders(m, dir, model, method)),
             SaveEverySteps = m.IntOrNull("save_every_steps", d.SaveEverySteps),
             KeepLast = m.IntOrNull("keep_last", d.KeepLast),
             Resume = m.Enum("resume", d.Resume),

@@ -83,6 +83,13 @@ internal sealed class BindContext(string fileSource, string baseDir, DateTime no
     public HashSet<string> KnownPaths { get; } = new(StringComparer.Ordinal);
     public bool HasErrors => _errors.Count > 0;
 
+    /// <summary>
+    /// The folder a relative path in <paramref name="node"/> is relative to: the YAML file's folder, or the current
+    /// directory for values given as command-line overrides (typed in the shell, so relative to where it runs).
+    /// </summary>
+    public string BaseDirOf(YamlNode? node) =>
+        node != null && _overrideSources.ContainsKey(node) ? Directory.GetCurrentDirectory() : BaseDir;
+
     /// <summary>Marks a node and all its descendants as coming from an override.</summary>
     public void TagOverride(YamlNode node, string source)
     {

@@ -10,7 +10,7 @@ public sealed class ConfigOverrideTests : ConfigTestBase
     {
         var c = Parse(Minimal, "method.lora.r=16", "model.path=../x", "train.micro_batch_size=8", "logging.progress=plain");
         Assert.Equal(16, c.Method.Lora.R);
-        Assert.Equal(Path.GetFullPath(Path.Combine(BaseDir, "..", "x")), c.Model.Path);
+        Assert.Equal(Path.GetFullPath(Path.Combine(Directory.GetCurrentDirectory(), "..", "x")), c.Model.Path); // relative to the shell
         Assert.Equal(8, c.Train.MicroBatchSize);
         Assert.Equal(ProgressMode.Plain, c.Logging.Progress);
     }
@@ -19,7 +19,7 @@ public sealed class ConfigOverrideTests : ConfigTestBase
     public void ListValue_InFlowSyntax()
     {
         var c = Parse(Minimal, "data.datasets=[a.jsonl, {path: b.jsonl, weight: 2}]", "method.lora.targets=[q_proj, v_proj]");
-        Assert.Equal([Path.Combine(BaseDir, "a.jsonl"), Path.Combine(BaseDir, "b.jsonl")], c.Data.Datasets.Select(d => d.Path));
+        Assert.Equal([Path.Combine(Directory.GetCurrentDirectory(), "a.jsonl"), Path.Combine(Directory.GetCurrentDirectory(), "b.jsonl")], c.Data.Datasets.Select(d => d.Path));
         Assert.Equal(2.0, c.Data.Datasets[1].Weight);
         Assert.Equal(LoraTargets.Of("q_proj", "v_proj"), c.Method.Lora.Targets);
     }

@@ -1,0 +1,26 @@
+using TuneSharp.Training.Config;
+using Xunit;
+
+namespace TuneSharp.Training.Tests.Config;
+
+public class ConfigOverridePathTests
+{
+    [Fact]
+    public void RelativePaths_InTheFile_FollowTheFile_InOverrides_FollowTheCurrentDirectory()
+    {
+        string dir = Directory.CreateTempSubdirectory("tunesharp-cfgpath").FullName;
+        try
+        {
+            string yaml = "model:\n  path: org/model\nmethod:\n  type: lora\ndata:\n  datasets: [data/a.jsonl]\ntrain:\n  max_steps: 1\n";
+            string file = Path.Combine(dir, "sub", "run.yaml");
+            var fromFile = ConfigLoader.Parse(yaml, file);
+            Assert.Equal(Path.Combine(dir, "sub", "data", "a.jsonl"), fromFile.Data.Datasets[0].Path);
+
+            var overridden = ConfigLoader.Parse(yaml, file, ["data.datasets=[x/b.jsonl]", "output.dir=out/run"]);
+            string cwd = Directory.GetCurrentDirectory();
+            Assert.Equal(Path.Combine(cwd, "x", "b.jsonl"), overridden.Data.Datasets[0].Path);
+            Assert.Equal(Path.Combine(cwd, "out", "run"), overridden.Output.Dir);
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+}
