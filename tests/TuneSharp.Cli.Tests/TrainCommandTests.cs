@@ -88,6 +88,24 @@ public class TrainCommandTests : IDisposable
     }
 
     [Fact]
+    public void Quickstart_RunsHereOnStories260K_AndShowsBeforeAndAfter()
+    {
+        // The README's main job, pointed at the local real model as it runs without hub access, for a few steps.
+        string quickstart = Path.Combine(Fixtures.RepoRoot, "examples", "quickstart.yaml");
+        string output = Path.Combine(_dir, "quickstart");
+        var r = CliRunner.Run(null, "train", quickstart, $"model.path={Fixtures.Get("models/stories260K-hf")}",
+            "data.template=mistral", "train.max_steps=3", "eval.every_steps=null", $"output.dir={output}", "logging.progress=plain");
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        Assert.Contains("eval loss    before", r.Stdout);
+        Assert.Contains("before:", r.Stdout);
+        Assert.Contains("after:", r.Stdout);
+        Assert.True(File.Exists(Path.Combine(output, "adapter", "adapter_config.json")));
+        Assert.True(File.Exists(Path.Combine(output, "summary.json")));
+        Assert.True(File.Exists(Path.Combine(output, "resolved_config.yaml")));
+        Assert.Equal(3, Losses(output).Count);
+    }
+
+    [Fact]
     public void UnknownConfigKey_ExitsWithADidYouMean()
     {
         string cfg = WriteConfig("typo", 2, 1);

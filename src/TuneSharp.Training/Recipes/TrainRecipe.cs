@@ -57,7 +57,7 @@ public static class TrainRecipe
         var dtype = ModelSetup.ResolveDType(cfg.Model.DType);
         using var model = ModelSetup.Build(cfg, modelDir, dtype);
         model.Model.GradientCheckpointing = cfg.Train.GradCheckpointing;
-        var data = DataSetup.Prepare(cfg, model.Tokenizer);
+        var data = DataSetup.Prepare(cfg, model.Tokenizer, modelDir);
         int padId = model.Tokenizer.PadTokenId ?? model.Tokenizer.EosTokenId ?? 0; // labels, not ids, decide the loss
         if (data.Train.Count < cfg.Train.MicroBatchSize && !cfg.Data.Packing)
             throw new ArgumentException($"train.micro_batch_size ({cfg.Train.MicroBatchSize}) is larger than the training set " +

@@ -1,5 +1,6 @@
 using TuneSharp.Data;
 using TuneSharp.Data.Batching;
+using TuneSharp.Data.Cache;
 using TuneSharp.Data.Encoding;
 using TuneSharp.Data.Templates;
 using TuneSharp.Tokenizers;
@@ -27,6 +28,48 @@ public sealed class DataValidationException(string message) : Exception(message)
 /// </summary>
 public static class DataSetup
 {
+    /// <summary>Tokenized datasets are cached here (TUNESHARP_CACHE, default ~/.cache/tunesharp/tokenized).</summary>
+    public static string CacheDirectory =>
+        Environment.GetEnvironmentVariable("TUNESHARP_CACHE") is { Length: > 0 } dir
+            ? dir
+            : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "tunesharp", "tokenized");
+
+    /// <summary>
+    /// Like <see cref="Prepare(TrainConfig, HfTokenizer)"/>, but a second run with the same data files, tokenizer,
+    /// template and data settings loads the tokenized samples from the cache and skips reading, validation and encoding.
+    /// </summary>
+    public static PreparedData Prepare(TrainConfig cfg, HfTokenizer tokenizer, string tokenizerDirectory, string? cacheDirectory = null)
+    {
+        var (template, templateName, notes) = ResolveTemplate(cfg.Data.Template, tokenizer);
+        var settings = new EncodingSettings(cfg.Data.MaxSeqLen, cfg.Data.TrainOn, cfg.Data.Truncation);
+        var files = cfg.Data.Datasets.Select(d => d.Path).Append(cfg.Data.ValPath).OfType<string>()
+            .SelectMany<string, string>(p => Directory.Exists(p) ? Directory.EnumerateFiles(p, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal) : new[] { p });
+        // Everything else that decides the samples: mixing, splitting and the stage.
+        string extra = ConfigLoader.ToYaml(cfg with
+        {
+            Model = cfg.Model with { Path = "" }, Optimizer = new(), Schedule = new(), Eval = new(), Output = new(), Logging = new(),
+            Train = new TrainSection { Seed = cfg.Train.Seed, MaxSteps = 1 },
+        });
+        string key;
+        try { key = CacheKey.Compute(files, tokenizerDirectory, template, settings, extra: extra); }
+        catch (IOException) { return Prepare(cfg, tokenizer); } // a file is missing: let the readers report it
+        var cache = new TokenizedDatasetCache(cacheDirectory ?? CacheDirectory);
+        if (cache.TryLoad(key + "-train", out var train) && cache.TryLoad(key + "-val", out var val))
+            return new PreparedData(train!.Samples, val!.Samples, train.Stats, template, templateName, 0,
+                [.. notes, $"tokenized data loaded from the cache ({cache.PathOf(key + "-train")})"]);
+        var prepared = Prepare(cfg, tokenizer);
+        try
+        {
+            cache.Save(key + "-train", new EncodedDataset(prepared.Train, prepared.Stats));
+            cache.Save(key + "-val", new EncodedDataset(prepared.Validation, new EncodingStats()));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return prepared with { Notes = [.. prepared.Notes, $"could not write the tokenized-data cache: {e.Message}"] };
+        }
+        return prepared;
+    }
+
     public static PreparedData Prepare(TrainConfig cfg, HfTokenizer tokenizer)
     {
         var data = cfg.Data;
