@@ -10,7 +10,9 @@ namespace TuneSharp.Peft.Tests;
 /// Gradient checkpointing with adapters: frozen base (the embedding output does not require grad), trainable adapters,
 /// active LoRA dropout. The recomputation must replay the same dropout masks, so the loss and every adapter gradient
 /// are bit-identical to a plain forward/backward from the same seed.
+/// These tests read the process-wide default generator, so they run alone (other classes draw from it in parallel).
 /// </summary>
+[Collection(GlobalRngCollection.Name)]
 public sealed class GradientCheckpointingLoraTests
 {
     const long DropoutSeed = 1234;
@@ -112,4 +114,11 @@ public sealed class GradientCheckpointingLoraTests
         });
         Assert.Equal(0, growth);
     }
+}
+
+/// <summary>Tests that depend on the default (process-wide) RNG: run after the parallel tests, one at a time.</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class GlobalRngCollection
+{
+    public const string Name = "global RNG";
 }
