@@ -144,10 +144,10 @@ internal sealed class ConfigValidator(BindContext ctx)
 
     void ValidateTrain(TrainSection t)
     {
+        // When both are set, max_steps wins (as in HF TrainingArguments), so `train.max_steps=20` on the command line
+        // shortens a config that trains by epochs.
         if (t.Epochs == null && t.MaxSteps == null)
-            ctx.ErrorAt("train", "set exactly one of 'train.epochs' or 'train.max_steps' (neither is set)");
-        else if (t.Epochs != null && t.MaxSteps != null)
-            ctx.ErrorAt("train.max_steps", "set exactly one of 'train.epochs' or 'train.max_steps' (both are set)");
+            ctx.ErrorAt("train", "set 'train.epochs' or 'train.max_steps' (neither is set)");
         Positive(t.Epochs, "train.epochs");
         AtLeast(t.MaxSteps, 1, "train.max_steps");
         AtLeast(t.MicroBatchSize, 1, "train.micro_batch_size");

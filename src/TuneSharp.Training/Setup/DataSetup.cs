@@ -54,14 +54,15 @@ public static class DataSetup
         try { key = CacheKey.Compute(files, tokenizerDirectory, template, settings, extra: extra); }
         catch (IOException) { return Prepare(cfg, tokenizer); } // a file is missing: let the readers report it
         var cache = new TokenizedDatasetCache(cacheDirectory ?? CacheDirectory);
-        if (cache.TryLoad(key + "-train", out var train) && cache.TryLoad(key + "-val", out var val))
+        string trainKey = SubKey(key, "train"), valKey = SubKey(key, "validation");
+        if (cache.TryLoad(trainKey, out var train) && cache.TryLoad(valKey, out var val))
             return new PreparedData(train!.Samples, val!.Samples, train.Stats, template, templateName, 0,
-                [.. notes, $"tokenized data loaded from the cache ({cache.PathOf(key + "-train")})"]);
+                [.. notes, $"tokenized data loaded from the cache ({cache.PathOf(trainKey)})"]);
         var prepared = Prepare(cfg, tokenizer);
         try
         {
-            cache.Save(key + "-train", new EncodedDataset(prepared.Train, prepared.Stats));
-            cache.Save(key + "-val", new EncodedDataset(prepared.Validation, new EncodingStats()));
+            cache.Save(trainKey, new EncodedDataset(prepared.Train, prepared.Stats));
+            cache.Save(valKey, new EncodedDataset(prepared.Validation, new EncodingStats()));
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -69,6 +70,9 @@ public static class DataSetup
         }
         return prepared;
     }
+
+    static string SubKey(string key, string part) =>
+        Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(key + "/" + part)));
 
     public static PreparedData Prepare(TrainConfig cfg, HfTokenizer tokenizer)
     {

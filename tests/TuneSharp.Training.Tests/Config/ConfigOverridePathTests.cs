@@ -24,3 +24,15 @@ public class ConfigOverridePathTests
         finally { Directory.Delete(dir, true); }
     }
 }
+
+public class EpochsAndMaxStepsTests
+{
+    [Fact]
+    public void MaxStepsOverride_ShortensAnEpochsConfig()
+    {
+        const string yaml = "model:\n  path: org/m\nmethod:\n  type: lora\ndata:\n  datasets: [a.jsonl]\ntrain:\n  epochs: 2\n";
+        var cfg = ConfigLoader.Parse(yaml, "/tmp/x.yaml", ["train.max_steps=5"]);
+        Assert.Equal(5, cfg.Train.MaxSteps);
+        Assert.Equal(2, cfg.Train.Epochs);
+    }
+}
