@@ -16,7 +16,9 @@ public sealed record AdapterSpec(int R, double Alpha, double Dropout, bool UseRs
 /// <summary>
 /// LoRA on a dense frozen base (Hu et al. 2021): y = x W^T + b + B(A(dropout(x))) * scaling. Parameters are named as in
 /// PEFT's state dict without the adapter name: <c>weight</c>, <c>bias</c> (frozen), <c>lora_A.weight</c> [r, in],
-/// <c>lora_B.weight</c> [out, r] (float32, trainable).
+/// <c>lora_B.weight</c> [out, r] (float32, trainable). With <c>dora</c> (Liu et al. 2024) it also has a trainable
+/// magnitude m [out] (<c>lora_magnitude_vector</c>, PEFT's on-disk key):
+/// y = m / ||W + s B A||_row * (W x + s B A x) + b with the norm treated as a constant. One class, as in PEFT.
 /// </summary>
 public sealed class LoraLinear : nn.Module<Tensor, Tensor>, IAdapterLayer
 {
@@ -24,65 +26,18 @@ public sealed class LoraLinear : nn.Module<Tensor, Tensor>, IAdapterLayer
     [ComponentName(Name = "bias")] readonly Parameter? _bias;
     [ComponentName(Name = "lora_A")] readonly AdapterFactor _loraA;
     [ComponentName(Name = "lora_B")] readonly AdapterFactor _loraB;
+    [ComponentName(Name = "lora_magnitude_vector")] readonly Parameter? _magnitude;
     readonly AdapterSpec _spec;
 
-    public LoraLinear(long inFeatures, long outFeatures, bool hasBias, ScalarType dtype, AdapterSpec spec) : base("LoraLinear")
+    public LoraLinear(long inFeatures, long outFeatures, bool hasBias, ScalarType dtype, AdapterSpec spec, bool dora = false)
+        : base(dora ? "DoraLinear" : "LoraLinear")
     {
         (InFeatures, OutFeatures, _spec) = (inFeatures, outFeatures, spec);
         _weight = new Parameter(empty(outFeatures, inFeatures, dtype: dtype), requires_grad: false);
         if (hasBias) _bias = new Parameter(zeros(outFeatures, dtype: dtype), requires_grad: false);
         _loraA = new AdapterFactor(spec.R, inFeatures);
         _loraB = new AdapterFactor(outFeatures, spec.R);
-        RegisterComponents();
-        AdapterMath.InitA(_loraA.Weight, "default", spec.R, null);
-    }
-
-    public long InFeatures { get; }
-    public long OutFeatures { get; }
-    public int Rank => _spec.R;
-    public double Alpha => _spec.Alpha;
-    public double Scaling => _spec.Scaling;
-    public double Dropout => _spec.Dropout;
-    public bool Enabled { get; set; } = true;
-    public Parameter Weight => _weight;
-    public Parameter LoraA => _loraA.Weight;
-    public Parameter LoraB => _loraB.Weight;
-    public Parameter? Magnitude => null;
-    public Tensor? BaseBias => _bias;
-
-    public Tensor BaseWeight(ScalarType dtype) => _weight.detach().to(dtype);
-    public Tensor DenseWeight(ScalarType dtype) => AdapterMath.Merged(this, dtype);
-    public void ResetAdapter(string init, Generator? generator) => AdapterMath.Reset(this, init, generator);
-
-    public override Tensor forward(Tensor x)
-    {
-        using var scope = NewDisposeScope();
-        var y = nn.functional.linear(x, _weight, _bias);
-        return AdapterMath.Forward(this, x, y, training).MoveToOuterDisposeScope();
-    }
-}
-
-/// <summary>
-/// DoRA on a dense frozen base: LoRA plus a trainable magnitude m [out] (<c>lora_magnitude_vector</c>, PEFT's on-disk key),
-/// y = m / ||W + s B A||_row * (W x + s B A x) + b with the norm treated as a constant.
-/// </summary>
-public sealed class DoraLinear : nn.Module<Tensor, Tensor>, IAdapterLayer
-{
-    [ComponentName(Name = "weight")] readonly Parameter _weight;
-    [ComponentName(Name = "bias")] readonly Parameter? _bias;
-    [ComponentName(Name = "lora_A")] readonly AdapterFactor _loraA;
-    [ComponentName(Name = "lora_B")] readonly AdapterFactor _loraB;
-    [ComponentName(Name = "lora_magnitude_vector")] readonly Parameter _magnitude;
-    readonly AdapterSpec _spec;
-
-    public DoraLinear(long inFeatures, long outFeatures, bool hasBias, ScalarType dtype, AdapterSpec spec) : base("DoraLinear")
-    {
-        (InFeatures, OutFeatures, _spec) = (inFeatures, outFeatures, spec);
-        _weight = new Parameter(empty(outFeatures, inFeatures, dtype: dtype), requires_grad: false);
-        if (hasBias) _bias = new Parameter(zeros(outFeatures, dtype: dtype), requires_grad: false);
-        _loraA = new AdapterFactor(spec.R, inFeatures);
-        _loraB = new AdapterFactor(outFeatures, spec.R);
-        _magnitude = new Parameter(ones(outFeatures, dtype: ScalarType.Float32));
+        if (dora) _magnitude = new Parameter(ones(outFeatures, dtype: ScalarType.Float32));
         RegisterComponents();
         AdapterMath.InitA(_loraA.Weight, "default", spec.R, null);
     }

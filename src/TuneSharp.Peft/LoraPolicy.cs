@@ -8,7 +8,7 @@ namespace TuneSharp.Peft;
 
 /// <summary>
 /// The adapter policy: layers ask it for each projection by HF path, and it returns a plain <see cref="DenseLinear"/>,
-/// <see cref="LoraLinear"/>, <see cref="DoraLinear"/>, <see cref="QLoraLinear"/> or a quantized frozen
+/// <see cref="LoraLinear"/> (optionally DoRA), <see cref="QLoraLinear"/> or a quantized frozen
 /// <see cref="QuantizedLinear"/>, matching paths with PEFT's rules (<c>check_target_module_exists</c>, <c>get_pattern_key</c>).
 /// </summary>
 public sealed class LoraPolicy : ILinearFactory
@@ -66,9 +66,7 @@ public sealed class LoraPolicy : ILinearFactory
                 : new QuantizedLinear(inFeatures, outFeatures, bias, dtype, quant);
         _adapted.Add(path);
         if (quant is not null) return new QLoraLinear(inFeatures, outFeatures, bias, dtype, spec, quant, Settings.UseDora);
-        return Settings.UseDora
-            ? new DoraLinear(inFeatures, outFeatures, bias, dtype, spec)
-            : new LoraLinear(inFeatures, outFeatures, bias, dtype, spec);
+        return new LoraLinear(inFeatures, outFeatures, bias, dtype, spec, dora: Settings.UseDora);
     }
 
     /// <summary>Loader options that build projections through this policy and expect no adapter tensors in the base checkpoint.</summary>

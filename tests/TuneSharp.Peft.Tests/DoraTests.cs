@@ -8,7 +8,7 @@ public sealed class DoraTests
     [Fact]
     public void Forward_EqualsReferenceFormula_WithBias()
     {
-        var layer = new DoraLinear(16, 8, true, ScalarType.Float32, new AdapterSpec(4, 8, 0, true));
+        var layer = new LoraLinear(16, 8, true, ScalarType.Float32, new AdapterSpec(4, 8, 0, true), dora: true);
         using var g = new Generator().manual_seed(31);
         using (no_grad())
         {
@@ -37,7 +37,7 @@ public sealed class DoraTests
     [Fact]
     public void Norm_IsDetached_MagnitudeAndFactorsGetGradients()
     {
-        var layer = new DoraLinear(8, 4, false, ScalarType.Float32, new AdapterSpec(2, 2, 0, false));
+        var layer = new LoraLinear(8, 4, false, ScalarType.Float32, new AdapterSpec(2, 2, 0, false), dora: true);
         using (no_grad()) layer.Weight.normal_(0, 0.5);
         layer.ResetAdapter("default", null);
         using (no_grad()) layer.LoraB.normal_(0, 0.5);

@@ -93,7 +93,8 @@ public sealed class PolicyTests
         var lora = Tiny.Lora("q_proj");
         Assert.Equal(typeof(LoraLinear), Kind(lora, Q));
         Assert.Equal(typeof(DenseLinear), Kind(lora, K));
-        Assert.Equal(typeof(DoraLinear), Kind(lora with { UseDora = true }, Q));
+        var dora = Assert.IsType<LoraLinear>(new LoraPolicy(lora with { UseDora = true }).Create(Q, 64, 32, false, ScalarType.Float32));
+        Assert.NotNull(dora.Magnitude);
         var q4 = lora with { Quant = new QuantSettings(4) };
         Assert.Equal(typeof(QLoraLinear), Kind(q4, Q));
         Assert.Equal(typeof(QuantizedLinear), Kind(q4, K));
