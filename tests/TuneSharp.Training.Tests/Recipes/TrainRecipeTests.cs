@@ -122,6 +122,45 @@ public class TrainRecipeTests
     }
 
     [Fact]
+    public void Bf16_LoraKeepsFp32Adapters_FullKeepsFp32MasterWeights_AndLossFalls()
+    {
+        using var h = new TrainHarness();
+        string data = h.WriteChatData(32);
+        var lora = h.Config(h.Yaml("lora", data), "model.dtype=bf16", "train.max_steps=8", "method.lora.targets=all-linear",
+            $"output.dir={Path.Combine(h.Dir, "lora")}");
+        h.Run(lora);
+        var losses = TrainHarness.StepLosses(lora.Output.Dir);
+        Assert.All(losses, l => Assert.True(double.IsFinite(l)));
+        Assert.True(losses[^1] < losses[0], $"loss {losses[0]} -> {losses[^1]}");
+        Assert.All(TrainHarness.CheckpointWeights(lora.Output.Dir).Values, t => Assert.Equal(ScalarType.Float32, t.dtype));
+
+        var full = h.Config(h.Yaml("full", data), "model.dtype=bf16", "train.max_steps=2", $"output.dir={Path.Combine(h.Dir, "full")}");
+        h.Run(full);
+        Assert.All(TrainHarness.CheckpointWeights(full.Output.Dir).Values, t => Assert.Equal(ScalarType.BFloat16, t.dtype));
+        string latest = Checkpoints.CheckpointStore.Latest(full.Output.Dir)!;
+        using var opt = SafeTensorsFile.Open(Path.Combine(latest, "optimizer.safetensors"));
+        var masters = opt.Tensors.Keys.Where(k => k.EndsWith(".master", StringComparison.Ordinal)).ToList();
+        Assert.NotEmpty(masters);
+        Assert.All(masters, k => Assert.Equal(SafeDType.F32, opt.Tensors[k].DType));
+    }
+
+    [Fact]
+    public void EarlyStopping_StopsWhenTheEvalLossStopsImproving()
+    {
+        using var h = new TrainHarness();
+        string data = h.WriteChatData(16);
+        // lr 1e-30: updates far below fp32 resolution leave every output bit-identical, so the eval loss never improves
+        // after the first evaluation and patience 1 stops at the second.
+        var cfg = h.Config(h.Yaml("lora", data), "optimizer.lr=1e-30", "train.max_steps=10", "data.val_size=0.25",
+            "eval.every_steps=1", "eval.early_stopping_patience=1");
+        var summary = h.Run(cfg);
+        Assert.Equal("early_stopped", summary.Status);
+        Assert.Equal(2, summary.Steps);
+        Assert.Equal(1, summary.BestStep);
+        Assert.True(File.Exists(Path.Combine(cfg.Output.Dir, "adapter", "adapter_config.json")));
+    }
+
+    [Fact]
     public void MicroBatchLargerThanTheData_IsAClearError()
     {
         using var h = new TrainHarness();
