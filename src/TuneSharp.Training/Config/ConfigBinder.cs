@@ -44,7 +44,12 @@ internal static partial class ConfigBinder
             if (YamlScalars.TryString(dn, out string t) && DeviceSpec.TryParse(t) is DeviceSpec ds) device = ds;
             else m.Context.Error(dn, m.Full("device"), $"'{m.Full("device")}' must be auto, cpu, cuda or cuda:N; found {YamlScalars.Describe(dn)}");
         }
-        return new ModelSection { Path = path, DType = m.Enum("dtype", d.DType), Device = device };
+        string? adapter = m.StringOrNull("adapter", d.Adapter);
+        return new ModelSection
+        {
+            Path = path, DType = m.Enum("dtype", d.DType), Device = device,
+            Adapter = adapter == null ? null : ResolvePath(m.Context.BaseDirOf(m.Context.ValueNodes.GetValueOrDefault(m.Full("adapter"))), adapter),
+        };
     }
 
     static MethodSection BindMethod(MapReader m)

@@ -32,6 +32,8 @@ internal sealed class ConfigValidator(BindContext ctx)
     public void Validate(TrainConfig c)
     {
         ValidateMethod(c.Method);
+        Check(c.Model.Adapter is null || c.Method.IsAdapter, "model.adapter",
+              "'model.adapter' continues training an adapter; it needs method.type lora, dora or qlora");
         ValidateData(c.Data);
         ValidateOptimizer(c.Optimizer);
         ValidateSchedule(c.Schedule, c.Train);

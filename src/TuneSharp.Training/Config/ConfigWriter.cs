@@ -18,6 +18,7 @@ internal sealed class ConfigWriter
             w.Line("path", Str(c.Model.Path));
             w.Line("dtype", Enum(c.Model.DType));
             w.Line("device", Str(c.Model.Device.ToString()));
+            w.Line("adapter", c.Model.Adapter is null ? "null" : Str(c.Model.Adapter));
         });
         w.Section("method", () => w.Method(c.Method));
         w.Section("data", () => w.Data(c.Data));

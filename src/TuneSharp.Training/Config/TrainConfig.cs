@@ -23,6 +23,9 @@ public sealed record ModelSection
     public required string Path { get; init; }
     public DTypeChoice DType { get; init; } = DTypeChoice.Auto;
     public DeviceSpec Device { get; init; } = DeviceSpec.Auto;
+    /// <summary>An existing PEFT LoRA/DoRA adapter folder to continue training from (adapter methods only); its
+    /// adapter_config.json decides rank, alpha, targets and DoRA, replacing <c>method.lora</c>.</summary>
+    public string? Adapter { get; init; }
 }
 
 /// <summary>Training dtype. Auto = bf16 when the CPU has avx512_bf16 or on CUDA, else fp32.</summary>

@@ -46,9 +46,17 @@ public static class ModelSetup
         var method = cfg.Method;
         if (method.IsAdapter)
         {
-            var settings = LoraSettingsFrom(method);
+            // Continuing an existing PEFT adapter: its adapter_config.json decides the adapter shape.
+            var settings = cfg.Model.Adapter is { } adapterDir
+                ? AdapterIO.ReadConfig(adapterDir, LoraSettingsFrom(method).Quant)
+                : LoraSettingsFrom(method);
             var policy = new LoraPolicy(settings);
             var adapted = policy.LoadModel(modelDir, dtype, cfg.Train.Seed);
+            if (cfg.Model.Adapter is { } dir)
+            {
+                AdapterIO.LoadWeights(dir, adapted);
+                adapted.MarkOnlyAdaptersTrainable();
+            }
             if (policy.AdaptedPaths.Count == 0)
                 throw new ArgumentException($"method.lora.targets matched no projection of the model in {modelDir}");
             return new TrainableModel { Model = adapted, Tokenizer = tokenizer, Directory = modelDir, DType = dtype, Policy = policy };

@@ -94,7 +94,7 @@ public sealed class ConfigBindingTests : ConfigTestBase
     public void UnknownKey_WithoutCloseMatch_ListsValidKeys()
     {
         var ex = Fails(Minimal.Replace("  path: org/model", "  path: org/model\n  zzzzzz: 1"));
-        Assert.Equal($"{Source}:3:3: unknown key 'model.zzzzzz' (valid keys: path, device, dtype)", ex.Message);
+        Assert.Equal($"{Source}:3:3: unknown key 'model.zzzzzz' (valid keys: path, device, adapter, dtype)", ex.Message);
     }
 
     [Fact]

@@ -11,6 +11,7 @@ public sealed class ConfigRoundTripTests : ConfigTestBase
           path: org/model@v1.0
           dtype: bf16
           device: cuda:1
+          adapter: runs/prev/adapter
         method:
           type: qlora
           stage: sft

@@ -161,6 +161,27 @@ public class TrainRecipeTests
     }
 
     [Fact]
+    public void ModelAdapter_ContinuesFromASavedPeftAdapter()
+    {
+        using var h = new TrainHarness();
+        string data = h.WriteChatData(24);
+        var first = h.Config(h.Yaml("lora", data), "method.lora.r=4", "method.lora.targets=[q_proj, v_proj]", "data.val_size=0.25",
+            "train.max_steps=4", $"output.dir={Path.Combine(h.Dir, "first")}");
+        var s1 = h.Run(first);
+        string adapter = Path.Combine(first.Output.Dir, "adapter");
+
+        // The second run's method.lora differs on purpose: adapter_config.json decides. lr 1e-30 keeps weights bit-identical.
+        var second = h.Config(h.Yaml("lora", data), $"model.adapter={adapter}", "method.lora.r=8", "data.val_size=0.25",
+            "optimizer.lr=1e-30", "train.max_steps=1", $"output.dir={Path.Combine(h.Dir, "second")}");
+        var s2 = h.Run(second);
+        Assert.Equal(s1.EvalLossAfter!.Value, s2.EvalLossBefore!.Value, 1e-9); // it starts where the first run ended
+        var w1 = TrainHarness.CheckpointWeights(first.Output.Dir);
+        var w2 = TrainHarness.CheckpointWeights(second.Output.Dir);
+        Assert.Equal(w1.Keys.Order(), w2.Keys.Order());
+        foreach (var (name, t) in w1) Assert.True(t.equal(w2[name]).all().item<bool>(), name);
+    }
+
+    [Fact]
     public void MicroBatchLargerThanTheData_IsAClearError()
     {
         using var h = new TrainHarness();
