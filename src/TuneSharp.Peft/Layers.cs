@@ -95,7 +95,7 @@ public sealed class QuantizedLinear : nn.Module<Tensor, Tensor>, IDenseEquivalen
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        return nn.functional.linear(x, _quant.Dequantize(_dtype), _bias).MoveToOuterDisposeScope();
+        return DequantLinear.Apply(x, _quant, _dtype, _bias).MoveToOuterDisposeScope();
     }
 }
 
@@ -149,7 +149,7 @@ public sealed class QLoraLinear : nn.Module<Tensor, Tensor>, IAdapterLayer, IChe
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        var y = nn.functional.linear(x, _quant.Dequantize(_dtype), _bias); // dequantized base, no grad to the codes
+        var y = DequantLinear.Apply(x, _quant, _dtype, _bias); // dequantized base, no grad to the codes
         return AdapterMath.Forward(this, x, y, training).MoveToOuterDisposeScope();
     }
 }
