@@ -40,6 +40,9 @@ public static class AdapterIO
             tensors.Add(new($"{KeyPrefix}{path}.lora_B.weight", layer.LoraB));
             if (layer.Magnitude is { } m) tensors.Add(new($"{KeyPrefix}{path}.lora_magnitude_vector", m));
         }
+        // modules_to_save: PEFT stores the trained copy under the module's own name (no "modules_to_save.default").
+        foreach (var (name, p) in SavedModuleParameters(model, settings))
+            tensors.Add(new($"{KeyPrefix}{name}", p));
         SafeTensorsWriter.Write(Path.Combine(directory, WeightsFile), tensors);
         var leafNames = adapters.Select(a => a.Path[(a.Path.LastIndexOf('.') + 1)..]).Distinct().ToList();
         WriteAtomically(Path.Combine(directory, ConfigFile), ConfigJson(settings, baseModelNameOrPath, leafNames));
@@ -77,7 +80,7 @@ public static class AdapterIO
             ["lora_dropout"] = s.Dropout,
             ["megatron_config"] = null,
             ["megatron_core"] = "megatron.core",
-            ["modules_to_save"] = null,
+            ["modules_to_save"] = s.ModulesToSave.Count == 0 ? null : new JsonArray([.. s.ModulesToSave.Select(m => (JsonNode?)JsonValue.Create(m))]),
             ["peft_type"] = "LORA",
             ["r"] = s.R,
             ["rank_pattern"] = rank,
@@ -118,7 +121,7 @@ public static class AdapterIO
         cfg.Require("fan_in_fan_out", false);
         cfg.Require("lora_bias", false);
         cfg.Require("use_qalora", false);
-        foreach (var key in new[] { "modules_to_save", "layers_to_transform", "layers_pattern", "layer_replication", "trainable_token_indices", "target_parameters", "alora_invocation_tokens" })
+        foreach (var key in new[] { "layers_to_transform", "layers_pattern", "layer_replication", "trainable_token_indices", "target_parameters", "alora_invocation_tokens" })
             cfg.RequireEmpty(key);
 
         var (targets, targetRegex) = cfg.StringOrList("target_modules", required: true);
@@ -133,7 +136,11 @@ public static class AdapterIO
         var settings = new LoraSettings(
             cfg.Int("r"), cfg.Double("lora_alpha"), cfg.Double("lora_dropout", 0.0), targets, targetRegex, exclude,
             cfg.Bool("use_rslora"), cfg.Bool("use_dora"), cfg.Map("rank_pattern", n => n.GetValue<int>()),
-            cfg.Map("alpha_pattern", n => n.GetValue<double>()), init, quant) { ExcludeRegex = excludeRegex };
+            cfg.Map("alpha_pattern", n => n.GetValue<double>()), init, quant)
+        {
+            ExcludeRegex = excludeRegex,
+            ModulesToSave = root["modules_to_save"] is JsonArray mts ? [.. mts.Select(x => x!.GetValue<string>())] : [],
+        };
         try
         {
             settings.Validate();
@@ -155,7 +162,7 @@ public static class AdapterIO
         var model = policy.LoadModel(baseDirectory, dtype);
         try
         {
-            LoadWeights(adapterDirectory, model);
+            LoadWeights(adapterDirectory, model, policy.Settings.ModulesToSave);
             model.eval();
             return new AdapterModelBundle(model, policy);
         }
@@ -170,7 +177,7 @@ public static class AdapterIO
     /// Copies adapter_model.safetensors into the adapters of <paramref name="model"/>. Missing, unexpected and mis-shaped
     /// tensors are reported together in one <see cref="InvalidDataException"/>.
     /// </summary>
-    public static void LoadWeights(string directory, CausalLM model)
+    public static void LoadWeights(string directory, CausalLM model, IReadOnlyList<string>? modulesToSave = null)
     {
         string file = Path.Combine(directory, WeightsFile);
         using var checkpoint = SafeTensorsCheckpoint.Open(file);
@@ -181,6 +188,8 @@ public static class AdapterIO
             expected[$"{KeyPrefix}{path}.lora_B.weight"] = layer.LoraB;
             if (layer.Magnitude is { } m) expected[$"{KeyPrefix}{path}.lora_magnitude_vector"] = m;
         }
+        foreach (var (name, p) in model.named_parameters())
+            if (AdapterModel.IsSavedModuleParameter(name, modulesToSave)) expected[$"{KeyPrefix}{name}"] = p;
         var problems = new List<string>();
         foreach (var (name, target) in expected)
         {
@@ -199,6 +208,10 @@ public static class AdapterIO
             target.copy_(checkpoint.Load(name, target.dtype));
         }
     }
+
+    static IEnumerable<(string Name, Tensor Parameter)> SavedModuleParameters(CausalLM model, LoraSettings settings) =>
+        model.named_parameters().Where(p => AdapterModel.IsSavedModuleParameter(p.name, settings.ModulesToSave))
+            .Select(p => (p.name, (Tensor)p.parameter));
 
     static JsonNode Number(double v) => v == Math.Floor(v) && Math.Abs(v) < 1e15 ? JsonValue.Create((long)v) : JsonValue.Create(v);
 

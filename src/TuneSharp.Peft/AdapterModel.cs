@@ -22,9 +22,18 @@ public static class AdapterModel
     }
 
     /// <summary>requires_grad = true exactly for adapter parameters (PEFT's mark_only_lora_as_trainable).</summary>
-    public static void MarkOnlyAdaptersTrainable(this nn.Module model)
+    public static void MarkOnlyAdaptersTrainable(this nn.Module model, IReadOnlyList<string>? modulesToSave = null)
     {
-        foreach (var (name, p) in model.named_parameters()) p.requires_grad = IsAdapterParameter(name);
+        foreach (var (name, p) in model.named_parameters())
+            p.requires_grad = IsAdapterParameter(name) || IsSavedModuleParameter(name, modulesToSave);
+    }
+
+    /// <summary>A parameter of a modules_to_save module (`model.embed_tokens.weight` for "embed_tokens").</summary>
+    public static bool IsSavedModuleParameter(string name, IReadOnlyList<string>? modulesToSave)
+    {
+        if (modulesToSave is not { Count: > 0 } || IsAdapterParameter(name)) return false;
+        int dot = name.LastIndexOf('.');
+        return dot > 0 && modulesToSave.Any(m => LoraPolicy.MatchesName(name[..dot], m));
     }
 
     /// <summary>

@@ -97,7 +97,7 @@ public sealed class LoraPolicy : ILinearFactory
     {
         using var gen = new Generator().manual_seed(seed);
         foreach (var (_, layer) in model.Adapters()) layer.ResetAdapter(Settings.Init, gen);
-        model.MarkOnlyAdaptersTrainable();
+        model.MarkOnlyAdaptersTrainable(Settings.ModulesToSave);
     }
 
     /// <summary>Path equals <paramref name="name"/> or ends with "." + name (PEFT's suffix rule).</summary>

@@ -44,6 +44,12 @@ public sealed record LoraSettings(
     /// <summary>exclude_modules given as a regex (full match on the path); checked in addition to <see cref="Exclude"/>.</summary>
     public string? ExcludeRegex { get; init; }
 
+    /// <summary>
+    /// PEFT's modules_to_save: whole modules (by the same suffix rule, e.g. <c>embed_tokens</c>, <c>lm_head</c>) trained
+    /// in full next to the adapters and saved in the adapter file under their own names.
+    /// </summary>
+    public IReadOnlyList<string> ModulesToSave { get; init; } = [];
+
     /// <summary>Plain LoRA on <paramref name="targets"/> with PEFT's defaults (no dropout, no patterns, kaiming init).</summary>
     public static LoraSettings Create(int r, double alpha, params string[] targets) =>
         new(r, alpha, 0.0, targets, null, [], false, false,

@@ -129,8 +129,11 @@ public sealed class AdapterIOTests : IDisposable
             """{"peft_type":"LORA","r":4,"lora_alpha":8,"target_modules":["q_proj"],"bias":"all"}""")));
         Assert.Contains("'bias'", e.Message);
         e = Assert.Throws<NotSupportedException>(() => AdapterIO.ReadConfig(Write(
-            """{"peft_type":"LORA","r":4,"lora_alpha":8,"target_modules":["q_proj"],"modules_to_save":["lm_head"]}""")));
-        Assert.Contains("modules_to_save", e.Message);
+            """{"peft_type":"LORA","r":4,"lora_alpha":8,"target_modules":["q_proj"],"layers_to_transform":[0]}""")));
+        Assert.Contains("layers_to_transform", e.Message);
+        // modules_to_save is supported (ModulesToSaveTests).
+        Assert.Equal(["lm_head"], AdapterIO.ReadConfig(Write(
+            """{"peft_type":"LORA","r":4,"lora_alpha":8,"target_modules":["q_proj"],"modules_to_save":["lm_head"]}""")).ModulesToSave);
         Assert.Throws<NotSupportedException>(() => AdapterIO.ReadConfig(Write("""{"peft_type":"IA3","r":4}""")));
         var d = Assert.Throws<InvalidDataException>(() => AdapterIO.ReadConfig(Write("""{"peft_type":"LORA","lora_alpha":8,"target_modules":["q_proj"]}""")));
         Assert.Contains("'r'", d.Message);

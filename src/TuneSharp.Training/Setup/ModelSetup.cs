@@ -54,8 +54,8 @@ public static class ModelSetup
             var adapted = policy.LoadModel(modelDir, dtype, cfg.Train.Seed);
             if (cfg.Model.Adapter is { } dir)
             {
-                AdapterIO.LoadWeights(dir, adapted);
-                adapted.MarkOnlyAdaptersTrainable();
+                AdapterIO.LoadWeights(dir, adapted, settings.ModulesToSave);
+                adapted.MarkOnlyAdaptersTrainable(settings.ModulesToSave);
             }
             if (policy.AdaptedPaths.Count == 0)
                 throw new ArgumentException($"method.lora.targets matched no projection of the model in {modelDir}");
@@ -70,13 +70,14 @@ public static class ModelSetup
     public static LoraSettings LoraSettingsFrom(MethodSection method)
     {
         var l = method.Lora;
-        if (l.ModulesToSave.Count > 0)
-            throw new NotSupportedException("method.lora.modules_to_save is not supported yet (train those modules with method.type freeze)");
         var quant = method.Type == MethodType.Qlora ? new QuantSettings(method.Quant.Bits, method.Quant.BlockSize, method.Quant.DoubleQuant) : null;
         IReadOnlyList<string> targets = l.Targets.AllLinear ? [LoraSettings.AllLinear] : [.. l.Targets.Suffixes];
         return new LoraSettings(l.R, l.Alpha, l.Dropout, targets, l.TargetRegex, [.. l.Exclude], l.RsLora,
             method.Type == MethodType.Dora, l.RankPattern.ToDictionary(kv => kv.Key, kv => kv.Value),
-            l.AlphaPattern.ToDictionary(kv => kv.Key, kv => kv.Value), l.Init == LoraInit.Gaussian ? "gaussian" : "default", quant);
+            l.AlphaPattern.ToDictionary(kv => kv.Key, kv => kv.Value), l.Init == LoraInit.Gaussian ? "gaussian" : "default", quant)
+        {
+            ModulesToSave = [.. l.ModulesToSave],
+        };
     }
 
     /// <summary>Freeze everything, then unfreeze the chosen layers (negative = from the end) and module patterns.</summary>

@@ -73,6 +73,22 @@ public class TrainRecipeTests
     }
 
     [Fact]
+    public void Lora_WithModulesToSave_TrainsTheEmbedding_AndSavesItInTheAdapter()
+    {
+        using var h = new TrainHarness();
+        string data = h.WriteChatData(8);
+        var cfg = h.Config(h.Yaml("lora", data), "method.lora.modules_to_save=[embed_tokens]", "train.max_steps=2");
+        h.Run(cfg);
+        var weights = TrainHarness.CheckpointWeights(cfg.Output.Dir);
+        Assert.Contains("model.embed_tokens.weight", weights.Keys);
+        using var baseModel = ModelLoader.Load(TrainHarness.ModelDir);
+        Assert.False(baseModel.Model.EmbedTokens.Weight.equal(weights["model.embed_tokens.weight"]).all().item<bool>(), "the embedding trained");
+
+        using var loaded = AdapterIO.Load(Path.Combine(cfg.Output.Dir, "adapter"), TrainHarness.ModelDir);
+        Assert.True(loaded.Model.Model.EmbedTokens.Weight.equal(weights["model.embed_tokens.weight"]).all().item<bool>());
+    }
+
+    [Fact]
     public void Full_SavesAnHfCheckpoint_ThatLoadsBackBitExact()
     {
         using var h = new TrainHarness();
