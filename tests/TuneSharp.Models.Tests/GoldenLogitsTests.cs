@@ -21,9 +21,9 @@ public class GoldenLogitsTests
     [MemberData(nameof(Cases))]
     public void FullForward_MatchesReference(string name)
     {
-        string dir = Fixtures.Repo($"golden/{name}");
-        using var model = ModelLoader.Load(dir);
-        using var expected = SafeTensorsCheckpoint.Open(Path.Combine(dir, "expected.safetensors"));
+        var (model, expected) = Load(name);
+        using var _m = model;
+        using var _e = expected;
         using var scope = NewDisposeScope();
         using var _ = no_grad();
         var ids = expected.Load("input_ids");
@@ -36,9 +36,9 @@ public class GoldenLogitsTests
     [MemberData(nameof(Cases))]
     public void CachedDecode_MatchesReference(string name)
     {
-        string dir = Fixtures.Repo($"golden/{name}");
-        using var model = ModelLoader.Load(dir);
-        using var expected = SafeTensorsCheckpoint.Open(Path.Combine(dir, "expected.safetensors"));
+        var (model, expected) = Load(name);
+        using var _m = model;
+        using var _e = expected;
         using var scope = NewDisposeScope();
         using var _ = no_grad();
         var ids = expected.Load("input_ids");
@@ -49,6 +49,13 @@ public class GoldenLogitsTests
         var steps = new List<Tensor>();
         for (int i = prefill; i < t; i++) steps.Add(model.Forward(ids[.., i..(i + 1)], cache: cache));
         AssertClose(expected.Load("decode_logits"), cat(steps, 1), $"{name} decode logits");
+    }
+
+    /// <summary>The case's model and the reference outputs made offline by tools/golden/make_golden.py.</summary>
+    static (CausalLM Model, SafeTensorsCheckpoint Expected) Load(string name)
+    {
+        string dir = Fixtures.Repo($"golden/{name}");
+        return (ModelLoader.Load(dir), SafeTensorsCheckpoint.Open(Path.Combine(dir, "expected.safetensors")));
     }
 
     static void AssertClose(Tensor expected, Tensor actual, string what)
