@@ -9,19 +9,20 @@ public static class CliApp
     /// <summary>Exit codes shared by every verb.</summary>
     public const int Failed = 1, UsageError = 2;
 
-    public static RootCommand Build(TextWriter stdout, TextWriter stderr)
+    public static RootCommand Build(TextWriter stdout, TextWriter stderr, TextReader? stdin = null)
     {
         var root = new RootCommand("TuneSharp: fine-tune open LLMs natively in .NET.");
         root.Subcommands.Add(EnvCommand.Create(stdout));
         root.Subcommands.Add(GenerateCommand.Create(stdout, stderr));
         root.Subcommands.Add(TrainCommand.Create(stdout, stderr));
         root.Subcommands.Add(DataCommand.Create(stdout, stderr));
+        root.Subcommands.Add(ChatCommand.Create(stdin ?? Console.In, stdout, stderr));
         return root;
     }
 
-    public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr)
+    public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr, TextReader? stdin = null)
     {
-        var root = Build(stdout, stderr);
+        var root = Build(stdout, stderr, stdin);
         // Errors are reported here, as one clear message; TUNESHARP_DEBUG=1 adds the stack trace.
         var config = new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false };
         var parse = root.Parse(args);

@@ -1,0 +1,183 @@
+using System.CommandLine;
+using System.Text.Json.Nodes;
+using TuneSharp.Core.Hub;
+using TuneSharp.Core.Native;
+using TuneSharp.Data.Templates;
+using TuneSharp.Inference;
+using TuneSharp.Models;
+using TuneSharp.Peft;
+using TuneSharp.Tokenizers;
+
+namespace TuneSharp.Cli.Commands;
+
+/// <summary>
+/// `tunesharp chat`: multi-turn chat with a model (optionally with a PEFT adapter) through its chat template. One user
+/// message per input line; the reply streams to stdout and ends with a newline. `/reset` clears the history (the system
+/// prompt stays), `/exit` or end of input quits. The "> " prompt is written only when stdin and stdout are a terminal.
+/// </summary>
+public static class ChatCommand
+{
+    /// <summary>Line commands understood between turns.</summary>
+    public const string Exit = "/exit", Reset = "/reset";
+
+    public static Command Create(TextReader stdin, TextWriter stdout, TextWriter stderr)
+    {
+        var model = new Option<string>("--model", "-m") { Description = "Model folder or Hugging Face hub id (org/name[@revision]).", Required = true };
+        var adapter = new Option<string?>("--adapter") { Description = "PEFT adapter folder (adapter_config.json + adapter_model.safetensors) for the model." };
+        var system = new Option<string?>("--system") { Description = "System message, kept across /reset." };
+        var template = new Option<string?>("--template") { Description = "Built-in chat template instead of the model's own." };
+        template.AcceptOnlyFromAmong([.. ChatTemplate.BuiltInNames]);
+        var maxNew = new Option<int?>("--max-new-tokens", "-n") { Description = "Tokens per reply at most (default: generation_config or 128)." };
+        var temperature = new Option<double?>("--temperature", "-t") { Description = "0 = greedy (default: generation_config)." };
+        var topP = new Option<double?>("--top-p") { Description = "Nucleus sampling threshold." };
+        var topK = new Option<int?>("--top-k") { Description = "Keep only the K most likely tokens." };
+        var minP = new Option<double?>("--min-p") { Description = "Drop tokens below min-p times the top probability." };
+        var repetition = new Option<double?>("--repetition-penalty") { Description = "Penalty > 1 discourages repeats." };
+        var seed = new Option<long?>("--seed") { Description = "Random seed for sampling (each turn continues the same stream of seeds)." };
+        var dtype = new Option<string>("--dtype") { Description = "fp32 or bf16.", DefaultValueFactory = _ => "fp32" };
+        dtype.AcceptOnlyFromAmong("fp32", "bf16");
+
+        var cmd = new Command("chat", "Chat with a local or hub model in the terminal (or one message per stdin line).")
+        {
+            model, adapter, system, template, maxNew, temperature, topP, topK, minP, repetition, seed, dtype,
+        };
+        cmd.SetAction(async (parse, ct) =>
+        {
+            TorchRuntime.Initialize();
+            string dir = await ModelLocator.ResolveAsync(parse.GetValue(model)!, progress: DownloadProgressPrinter.For(stderr), ct: ct);
+            var type = CliOptions.ParseDType(parse.GetValue(dtype)!);
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            var tok = HfTokenizer.Load(dir);
+            var generation = GenerationConfig.Load(dir);
+            string? adapterDir = parse.GetValue(adapter);
+            using CausalLM lm = adapterDir != null ? AdapterIO.Load(adapterDir, dir, type).Model : ModelLoader.Load(dir, new ModelLoadOptions { DType = type });
+            lm.eval();
+            stderr.WriteLine($"loaded {lm.Args.ModelType} model from {dir}{(adapterDir != null ? $" with adapter {adapterDir}" : "")} " +
+                $"in {clock.Elapsed.TotalSeconds:F2}s");
+
+            var chatTemplate = parse.GetValue(template) is { } name ? ChatTemplate.BuiltIn(name)
+                : tok.ChatTemplate is { } source ? ChatTemplate.FromSource(source, "tokenizer_config.json chat_template")
+                : throw new InvalidOperationException(
+                    $"{dir}: the tokenizer has no chat_template; choose one with --template ({string.Join("|", ChatTemplate.BuiltInNames)})");
+
+            // Stop at every EOS id (generation_config, config.json, tokenizer) and at the template's end-of-turn token.
+            var stopIds = new HashSet<int>(generation.EosTokenIds);
+            stopIds.UnionWith(lm.Args.EosTokenIds);
+            if (tok.EosTokenId is { } eos) stopIds.Add(eos);
+            if (EndOfTurnTokenId(chatTemplate, tok) is { } eot) stopIds.Add(eot);
+
+            var defaults = generation.ToSamplingOptions();
+            var options = defaults with
+            {
+                MaxNewTokens = parse.GetValue(maxNew) ?? defaults.MaxNewTokens,
+                Temperature = parse.GetValue(temperature) ?? defaults.Temperature,
+                TopP = parse.GetValue(topP) ?? defaults.TopP,
+                TopK = parse.GetValue(topK) ?? defaults.TopK,
+                MinP = parse.GetValue(minP) ?? defaults.MinP,
+                RepetitionPenalty = parse.GetValue(repetition) ?? defaults.RepetitionPenalty,
+                Seed = parse.GetValue(seed),
+                StopTokenIds = stopIds,
+            };
+            options.Validate();
+
+            var session = new Session(new TextGenerator(lm, tok), tok, chatTemplate, parse.GetValue(system), options);
+            bool terminal = IsTerminal(stdin, stdout);
+            session.Run(stdin, stdout, stderr, terminal, ct);
+            return 0;
+        });
+        return cmd;
+    }
+
+    /// <summary>
+    /// The special token the template writes right after an assistant message (e.g. <c>&lt;|im_end|&gt;</c>,
+    /// <c>&lt;|eot_id|&gt;</c>, <c>&lt;/s&gt;</c>), or null when it writes plain text or the template cannot render a
+    /// one-turn conversation.
+    /// </summary>
+    public static int? EndOfTurnTokenId(ChatTemplate template, HfTokenizer tok)
+    {
+        const string marker = "TUNESHARP_END_OF_REPLY_MARKER";
+        string text;
+        try
+        {
+            var messages = new JsonArray
+            {
+                new JsonObject { ["role"] = "user", ["content"] = "hi" },
+                new JsonObject { ["role"] = "assistant", ["content"] = marker },
+            };
+            text = template.Render(messages, bosToken: tok.BosToken, eosToken: tok.EosToken);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            return null; // templates may insist on a system message or other shapes; then only EOS ids stop a reply
+        }
+        int at = text.LastIndexOf(marker, StringComparison.Ordinal);
+        if (at < 0) return null;
+        string after = text[(at + marker.Length)..];
+        // The longest special token that the text after the reply starts with.
+        return tok.SpecialTokenIds
+            .Select(id => (Id: id, Text: tok.IdToToken(id)))
+            .Where(t => !string.IsNullOrEmpty(t.Text) && after.StartsWith(t.Text, StringComparison.Ordinal))
+            .OrderByDescending(t => t.Text!.Length)
+            .Select(t => (int?)t.Id)
+            .FirstOrDefault();
+    }
+
+    static bool IsTerminal(TextReader stdin, TextWriter stdout) =>
+        ReferenceEquals(stdin, Console.In) && ReferenceEquals(stdout, Console.Out)
+        && !Console.IsInputRedirected && !Console.IsOutputRedirected;
+
+    /// <summary>The conversation: history as the messages JSON array the template renders.</summary>
+    sealed class Session(TextGenerator generator, HfTokenizer tok, ChatTemplate template, string? system, SamplingOptions options)
+    {
+        readonly JsonArray _messages = [];
+
+        /// <summary>Empties the history down to the system message, if any.</summary>
+        void Restart()
+        {
+            _messages.Clear();
+            if (system != null) _messages.Add(new JsonObject { ["role"] = "system", ["content"] = system });
+        }
+
+        public void Run(TextReader stdin, TextWriter stdout, TextWriter stderr, bool terminal, CancellationToken ct)
+        {
+            long? seed = options.Seed;
+            Restart();
+            while (!ct.IsCancellationRequested)
+            {
+                if (terminal) { stdout.Write("> "); stdout.Flush(); }
+                string? line = stdin.ReadLine();
+                if (line == null) break;
+                string command = line.Trim();
+                if (command == Exit) break;
+                if (command == Reset)
+                {
+                    Restart();
+                    if (terminal) stderr.WriteLine("(history cleared)");
+                    continue;
+                }
+                if (command.Length == 0) continue;
+
+                _messages.Add(new JsonObject { ["role"] = "user", ["content"] = line });
+                string prompt = template.Render(_messages, addGenerationPrompt: true, bosToken: tok.BosToken, eosToken: tok.EosToken);
+                // The template already contains any BOS; HF's apply_chat_template tokenizes without adding special tokens.
+                int[] ids = tok.Encode(prompt, addSpecialTokens: false);
+                var reply = new System.Text.StringBuilder();
+                // A fixed seed gives a reproducible conversation, yet each turn draws differently.
+                foreach (var piece in generator.Stream(ids, options with { Seed = seed }))
+                {
+                    ct.ThrowIfCancellationRequested();
+                    reply.Append(piece);
+                    stdout.Write(piece);
+                    stdout.Flush();
+                }
+                stdout.WriteLine();
+                stdout.Flush();
+                if (seed != null) seed++;
+                _messages.Add(new JsonObject { ["role"] = "assistant", ["content"] = reply.ToString() });
+                var s = generator.LastStats;
+                stderr.WriteLine($"prompt {s.PromptTokens} tokens, generated {s.GeneratedTokens} tokens ({generator.FinishReason}), " +
+                    $"decode {s.DecodeTokensPerSecond:F1} tokens/s");
+            }
+        }
+    }
+}
