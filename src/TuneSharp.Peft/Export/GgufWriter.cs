@@ -69,6 +69,7 @@ public sealed class GgufWriter
         var all = new List<KeyValuePair<string, object>>(kvs);
         if (Alignment != DefaultAlignment && !kvs.Any(kv => kv.Key == "general.alignment")) all.Add(new("general.alignment", Alignment));
         using var w = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true);
+        long fileStart = stream.Position;
         // Header: magic "GGUF", version 3, tensor count, metadata count (little-endian).
         w.Write("GGUF"u8);
         w.Write(3u);
@@ -96,7 +97,7 @@ public sealed class GgufWriter
             offset = Align(offset + t.Data.Length);
         }
         w.Flush();
-        Pad(w, stream.Position);
+        Pad(w, stream.Position - fileStart);
         long dataStart = stream.Position;
         for (int i = 0; i < tensors.Count; i++)
         {
