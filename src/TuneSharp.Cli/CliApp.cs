@@ -16,6 +16,7 @@ public static class CliApp
         root.Subcommands.Add(GenerateCommand.Create(stdout, stderr));
         root.Subcommands.Add(TrainCommand.Create(stdout, stderr));
         root.Subcommands.Add(DataCommand.Create(stdout, stderr));
+        root.Subcommands.Add(ExportCommand.Create(stdout, stderr));
         root.Subcommands.Add(ChatCommand.Create(stdin ?? Console.In, stdout, stderr));
         return root;
     }
