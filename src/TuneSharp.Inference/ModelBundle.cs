@@ -30,16 +30,20 @@ public sealed class ModelBundle : IDisposable
     }
 
     /// <summary>Every id that ends generation: generation_config, config.json and the tokenizer's EOS.</summary>
-    public IReadOnlyCollection<int> StopTokenIds
-    {
-        get
-        {
-            var ids = new HashSet<int>(Generation.EosTokenIds);
-            ids.UnionWith(Model.Args.EosTokenIds);
-            if (Tokenizer.EosTokenId is { } eos) ids.Add(eos);
-            return ids;
-        }
-    }
+    public IReadOnlyCollection<int> StopTokenIds => StopTokens.Of(Generation, Model.Args, Tokenizer);
 
     public void Dispose() => Model.Dispose();
+}
+
+/// <summary>The token ids that end generation for a model.</summary>
+public static class StopTokens
+{
+    /// <summary>EOS ids from generation_config.json and config.json, and the tokenizer's EOS.</summary>
+    public static IReadOnlySet<int> Of(GenerationConfig? generation, DecoderArgs args, HfTokenizer tokenizer)
+    {
+        var ids = new HashSet<int>(generation?.EosTokenIds ?? []);
+        ids.UnionWith(args.EosTokenIds);
+        if (tokenizer.EosTokenId is { } eos) ids.Add(eos);
+        return ids;
+    }
 }

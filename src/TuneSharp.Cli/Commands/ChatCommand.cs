@@ -27,20 +27,15 @@ public static class ChatCommand
         var system = new Option<string?>("--system") { Description = "System message, kept across /reset." };
         var template = new Option<string?>("--template") { Description = "Built-in chat template instead of the model's own." };
         template.AcceptOnlyFromAmong([.. ChatTemplate.BuiltInNames]);
-        var maxNew = new Option<int?>("--max-new-tokens", "-n") { Description = "Tokens per reply at most (default: generation_config or 128)." };
-        var temperature = new Option<double?>("--temperature", "-t") { Description = "0 = greedy (default: generation_config)." };
-        var topP = new Option<double?>("--top-p") { Description = "Nucleus sampling threshold." };
-        var topK = new Option<int?>("--top-k") { Description = "Keep only the K most likely tokens." };
-        var minP = new Option<double?>("--min-p") { Description = "Drop tokens below min-p times the top probability." };
-        var repetition = new Option<double?>("--repetition-penalty") { Description = "Penalty > 1 discourages repeats." };
-        var seed = new Option<long?>("--seed") { Description = "Random seed for sampling (each turn continues the same stream of seeds)." };
         var dtype = new Option<string>("--dtype") { Description = "fp32 or bf16.", DefaultValueFactory = _ => "fp32" };
         dtype.AcceptOnlyFromAmong("fp32", "bf16");
 
         var cmd = new Command("chat", "Chat with a local or hub model in the terminal (or one message per stdin line).")
         {
-            model, adapter, system, template, maxNew, temperature, topP, topK, minP, repetition, seed, dtype,
+            model, adapter, system, template, dtype,
         };
+        var sampling = new SamplingArguments();
+        sampling.AddTo(cmd);
         cmd.SetAction(async (parse, ct) =>
         {
             TorchRuntime.Initialize();
@@ -61,24 +56,9 @@ public static class ChatCommand
                     $"{dir}: the tokenizer has no chat_template; choose one with --template ({string.Join("|", ChatTemplate.BuiltInNames)})");
 
             // Stop at every EOS id (generation_config, config.json, tokenizer) and at the template's end-of-turn token.
-            var stopIds = new HashSet<int>(generation.EosTokenIds);
-            stopIds.UnionWith(lm.Args.EosTokenIds);
-            if (tok.EosTokenId is { } eos) stopIds.Add(eos);
+            var stopIds = new HashSet<int>(StopTokens.Of(generation, lm.Args, tok));
             if (EndOfTurnTokenId(chatTemplate, tok) is { } eot) stopIds.Add(eot);
-
-            var defaults = generation.ToSamplingOptions();
-            var options = defaults with
-            {
-                MaxNewTokens = parse.GetValue(maxNew) ?? defaults.MaxNewTokens,
-                Temperature = parse.GetValue(temperature) ?? defaults.Temperature,
-                TopP = parse.GetValue(topP) ?? defaults.TopP,
-                TopK = parse.GetValue(topK) ?? defaults.TopK,
-                MinP = parse.GetValue(minP) ?? defaults.MinP,
-                RepetitionPenalty = parse.GetValue(repetition) ?? defaults.RepetitionPenalty,
-                Seed = parse.GetValue(seed),
-                StopTokenIds = stopIds,
-            };
-            options.Validate();
+            var options = sampling.Resolve(parse, generation, stopIds);
 
             var session = new Session(new TextGenerator(lm, tok), tok, chatTemplate, parse.GetValue(system), options);
             bool terminal = IsTerminal(stdin, stdout);

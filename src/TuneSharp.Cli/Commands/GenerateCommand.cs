@@ -19,21 +19,16 @@ public static class GenerateCommand
         var prompt = new Option<string>("--prompt", "-p") { Description = "Prompt text; empty means BOS only.", DefaultValueFactory = _ => "" };
         var chat = new Option<bool>("--chat") { Description = "Wrap the prompt as a user message with the model's chat template." };
         var system = new Option<string?>("--system") { Description = "System message (with --chat)." };
-        var maxNew = new Option<int?>("--max-new-tokens", "-n") { Description = "Tokens to generate (default: generation_config or 128)." };
-        var temperature = new Option<double?>("--temperature", "-t") { Description = "0 = greedy (default: generation_config)." };
-        var topP = new Option<double?>("--top-p") { Description = "Nucleus sampling threshold." };
-        var topK = new Option<int?>("--top-k") { Description = "Keep only the K most likely tokens." };
-        var minP = new Option<double?>("--min-p") { Description = "Drop tokens below min-p times the top probability." };
-        var repetition = new Option<double?>("--repetition-penalty") { Description = "Penalty > 1 discourages repeats." };
-        var seed = new Option<long?>("--seed") { Description = "Random seed for sampling." };
         var stop = new Option<string[]>("--stop") { Description = "Stop string (repeatable).", AllowMultipleArgumentsPerToken = false };
         var dtype = new Option<string>("--dtype") { Description = "fp32 or bf16.", DefaultValueFactory = _ => "fp32" };
         dtype.AcceptOnlyFromAmong("fp32", "bf16");
 
         var cmd = new Command("generate", "Generate text from a prompt with a local or hub model.")
         {
-            model, prompt, chat, system, maxNew, temperature, topP, topK, minP, repetition, seed, stop, dtype,
+            model, prompt, chat, system, stop, dtype,
         };
+        var sampling = new SamplingArguments();
+        sampling.AddTo(cmd);
         cmd.SetAction(async (parse, ct) =>
         {
             TorchRuntime.Initialize();
@@ -42,19 +37,7 @@ public static class GenerateCommand
             using var bundle = ModelBundle.Load(dir, CliOptions.ParseDType(parse.GetValue(dtype)!));
             stderr.WriteLine($"loaded {bundle.Model.Args.ModelType} model from {dir} in {clock.Elapsed.TotalSeconds:F2}s");
 
-            var defaults = bundle.Generation.ToSamplingOptions();
-            var options = defaults with
-            {
-                MaxNewTokens = parse.GetValue(maxNew) ?? defaults.MaxNewTokens,
-                Temperature = parse.GetValue(temperature) ?? defaults.Temperature,
-                TopP = parse.GetValue(topP) ?? defaults.TopP,
-                TopK = parse.GetValue(topK) ?? defaults.TopK,
-                MinP = parse.GetValue(minP) ?? defaults.MinP,
-                RepetitionPenalty = parse.GetValue(repetition) ?? defaults.RepetitionPenalty,
-                Seed = parse.GetValue(seed),
-                StopTokenIds = bundle.StopTokenIds,
-                StopStrings = parse.GetValue(stop) ?? [],
-            };
+            var options = sampling.Resolve(parse, bundle.Generation, bundle.StopTokenIds) with { StopStrings = parse.GetValue(stop) ?? [] };
 
             int[] ids = parse.GetValue(chat)
                 ? ChatPrompt(bundle, parse.GetValue(prompt)!, parse.GetValue(system))

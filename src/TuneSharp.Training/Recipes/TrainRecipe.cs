@@ -255,8 +255,7 @@ public static class TrainRecipe
         var messages = new JsonArray(new JsonObject { ["role"] = "user", ["content"] = prompt });
         int[] ids = tok.Encode(template.Render(messages, addGenerationPrompt: true, bosToken: tok.BosToken, eosToken: tok.EosToken),
             addSpecialTokens: false);
-        var stops = new HashSet<int>(model.Model.Args.EosTokenIds);
-        if (tok.EosTokenId is { } eos) stops.Add(eos);
+        var stops = StopTokens.Of(GenerationConfig.Load(model.Directory), model.Model.Args, tok);
         string text = string.Concat(new TextGenerator(model.Model, tok).Stream(ids,
             new SamplingOptions { Temperature = 0, MaxNewTokens = 48, StopTokenIds = stops }));
         if (wasTraining) model.Model.train();
