@@ -11,7 +11,7 @@ namespace TuneSharp.Cli.Commands;
 /// </summary>
 public static class DataCommand
 {
-    public const int Valid = 0, ProblemsFound = 1, UsageError = 2;
+    public const int Valid = 0, ProblemsFound = 1, UsageError = CliApp.UsageError;
 
     public static Command Create(TextWriter stdout, TextWriter stderr)
     {
