@@ -59,12 +59,16 @@ public sealed class Attention : nn.Module<Tensor, LayerContext, Tensor>
         v = v.transpose(1, 2);                               // [B, Hkv, T, D]
         if (ctx.Cache is not null) (k, v) = ctx.Cache.Update(_layer, k, v); // [B, Hkv, S, D]
 
-        // Grouped-query attention without copying K/V: view queries as [B, Hkv, G, T, D] and broadcast K/V over G.
-        var qg = q.view(b, _kvHeads, _heads / _kvHeads, t, _headDim);
-        var scores = qg.matmul(k.unsqueeze(2).transpose(-1, -2)) * _scale;   // [B, Hkv, G, T, S]
-        scores = scores.to(ScalarType.Float32).masked_fill(ctx.Mask.logical_not(), float.MinValue);
-        var probs = scores.softmax(-1).to(x.dtype);                           // softmax in fp32
-        var o = probs.matmul(v.unsqueeze(2));                                  // [B, Hkv, G, T, D]
+        // Grouped-query attention without copying K/V: the G query heads that share a KV head are stacked along the
+        // rows, so each (batch, KV head) is one [G*T, D] x [D, S] matmul. The scale is applied to q (T*D values, not
+        // T*S), the mask is filled with the dtype's lowest finite value (a fully masked row stays finite), and softmax
+        // runs in the model dtype: the CPU bf16 kernel accumulates in fp32 and its output equals fp32 softmax rounded
+        // to bf16, without the two full-size casts per layer that an explicit fp32 softmax costs.
+        long s = k.shape[2], g = _heads / _kvHeads;
+        var qg = (q * _scale).reshape(b, _kvHeads, g * t, _headDim);                  // [B, Hkv, G*T, D]
+        var scores = qg.matmul(k.transpose(-1, -2)).view(b, _kvHeads, g, t, s);      // [B, Hkv, G, T, S]
+        var probs = scores.masked_fill(ctx.Mask.logical_not(), finfo(scores.dtype).min).softmax(-1);
+        var o = probs.view(b, _kvHeads, g * t, s).matmul(v);                         // [B, Hkv, G*T, D]
         o = o.view(b, _heads, t, _headDim).transpose(1, 2).reshape(b, t, _heads * _headDim); // [B, T, H*D]
         return _oProj.call(o).MoveToOuterDisposeScope();
     }

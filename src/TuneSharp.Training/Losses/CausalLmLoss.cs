@@ -9,6 +9,9 @@ namespace TuneSharp.Training.Losses;
 /// <param name="TokenCount">Number of labels that are not <see cref="CausalLmLoss.IgnoreIndex"/>.</param>
 public readonly record struct LossSum(Tensor SumLoss, long TokenCount);
 
+/// <summary>Summed loss, correct argmax predictions and trained tokens of an evaluation batch.</summary>
+public readonly record struct EvalScore(double SumLoss, long Correct, long TokenCount);
+
 /// <summary>
 /// Causal language-model loss from the final hidden states and the lm-head weight.
 /// Shapes: hidden [B, T, H], lmHeadWeight [V, H], labels [B, T] int64. Labels are ALREADY ALIGNED: labels[b, t] is the
@@ -51,22 +54,27 @@ public static class CausalLmLoss
         return new LossSum(loss.MoveToOuterDisposeScope(), count);
     }
 
-    /// <summary>Token accuracy counts (argmax == label over trained tokens), chunk-wise and without gradients.</summary>
-    public static (long Correct, long Count) TokenAccuracy(Tensor hidden, Tensor lmHeadWeight, Tensor labels,
-        int chunkRows = DefaultChunkRows)
+    /// <summary>
+    /// Evaluation in one chunked pass without gradients: summed loss (fp32 softmax statistics, as <see cref="Compute"/>),
+    /// argmax-equals-label count and trained-token count. The lm-head logits are computed once per chunk.
+    /// </summary>
+    public static EvalScore Score(Tensor hidden, Tensor lmHeadWeight, Tensor labels, int chunkRows = DefaultChunkRows)
     {
         using var scope = torch.NewDisposeScope();
         using var noGrad = torch.no_grad();
         var (x, y, count) = TrainedRows(hidden, lmHeadWeight, labels);
+        double sum = 0;
         long correct = 0;
         for (long start = 0; start < count; start += chunkRows)
         {
             using var chunkScope = torch.NewDisposeScope();
             long rows = Math.Min(chunkRows, count - start);
-            var logits = torch.mm(x.narrow(0, start, rows), lmHeadWeight.t());   // [n, V]
-            correct += logits.argmax(1).eq(y.narrow(0, start, rows)).sum().item<long>();
+            var target = y.narrow(0, start, rows);
+            var logits = torch.mm(x.narrow(0, start, rows), lmHeadWeight.t()).to(ScalarType.Float32); // [n, V]
+            sum += (logits.logsumexp(1) - logits.gather(1, target.unsqueeze(1)).squeeze(1)).sum().item<float>();
+            correct += logits.argmax(1).eq(target).sum().item<long>();
         }
-        return (correct, count);
+        return new EvalScore(sum, correct, count);
     }
 
     /// <summary>

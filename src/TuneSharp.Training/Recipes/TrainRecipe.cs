@@ -231,10 +231,10 @@ public static class TrainRecipe
                 using var scope = NewDisposeScope();
                 var (ids, positions, segments, labels) = Tensors(b);
                 var hidden = model.Model.Hidden(ids, positions, segmentIds: segments);
-                var (sum, count) = CausalLmLoss.Compute(hidden, model.Model.LmHeadWeight, labels);
-                loss += sum.item<float>();
-                tokens += count;
-                correct += CausalLmLoss.TokenAccuracy(hidden, model.Model.LmHeadWeight, labels).Correct;
+                var score = CausalLmLoss.Score(hidden, model.Model.LmHeadWeight, labels);
+                loss += score.SumLoss;
+                tokens += score.TokenCount;
+                correct += score.Correct;
             }
         if (wasTraining) model.Model.train();
         return tokens == 0 ? (double.NaN, double.NaN, 0) : (loss / tokens, (double)correct / tokens, tokens);

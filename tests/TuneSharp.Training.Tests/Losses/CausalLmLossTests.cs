@@ -145,7 +145,7 @@ public sealed class CausalLmLossTests
     }
 
     [Fact]
-    public void TokenAccuracy_MatchesArgmaxOfFullLogits()
+    public void Score_MatchesReferenceLossAndArgmaxOfFullLogits()
     {
         var (hidden, weight, labels) = Inputs(10, 0.3);
         // Make some predictions right: set labels to the argmax at every other trained position.
@@ -155,8 +155,11 @@ public sealed class CausalLmLossTests
         var trained = labels.ne(CausalLmLoss.IgnoreIndex);
         long expectedCorrect = argmax.eq(labels).logical_and(trained).sum().item<long>();
 
-        var (correct, count) = CausalLmLoss.TokenAccuracy(hidden, weight, labels, chunkRows: 3);
+        var (sum, correct, count) = CausalLmLoss.Score(hidden, weight, labels, chunkRows: 3);
         Assert.Equal(trained.sum().item<long>(), count);
+        // Same loss as the full-logits reference (fp32 sums in a different order: 1e-5 relative).
+        float reference = CausalLmLoss.Reference(hidden, weight, labels).SumLoss.item<float>();
+        Assert.Equal(reference, sum, Math.Abs(reference) * 1e-5);
         Assert.Equal(expectedCorrect, correct);
         Assert.True(correct >= pick.sum().item<long>());
     }
