@@ -89,6 +89,38 @@ public class Stories260KTests
         Assert.Equal(0, growth);
     }
 
+    [Fact]
+    public void Streaming_1000SampledTokens_LiveTensorCountDoesNotGrowPerToken()
+    {
+        // 4 streams x 250 tokens (stories260K's context is 512), sampled with every filter on, stop tokens off so each
+        // stream runs to its length. The live-tensor count is read after token 10 and after token 250 of every stream:
+        // any per-token leak (a logits row, a sampler temporary, a cache view) makes the later count larger.
+        string dir = Fixtures.Get("models/stories260K-hf");
+        using var bundle = ModelBundle.Load(dir);
+        var ids = bundle.Tokenizer.Encode("Once upon a time", addSpecialTokens: true);
+        var text = new TextGenerator(bundle.Model, bundle.Tokenizer);
+        var options = new SamplingOptions
+        {
+            Temperature = 0.9, TopK = 40, TopP = 0.95, MinP = 0.02, RepetitionPenalty = 1.1, MaxNewTokens = 250, StopTokenIds = [],
+        };
+        long before = LiveTensors.Count, generated = 0;
+        for (int stream = 0; stream < 4; stream++)
+        {
+            long atTen = -1;
+            int pieces = 0;
+            foreach (var _ in text.Stream(ids, options with { Seed = stream }))
+                if (++pieces == 10) atTen = LiveTensors.Count;
+            long atEnd = LiveTensors.Count;
+            generated += text.LastStats.GeneratedTokens;
+            Assert.True(atTen >= 0, $"stream {stream} produced only {pieces} text pieces");
+            Assert.True(atEnd <= atTen, $"stream {stream}: {atTen} live tensors after 10 pieces, {atEnd} at the end");
+        }
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        Assert.Equal(1000, generated);
+        Assert.Equal(before, LiveTensors.Count);
+    }
+
     static List<int>[] Collect(IEnumerable<int?[]> steps, int rows)
     {
         var result = Enumerable.Range(0, rows).Select(_ => new List<int>()).ToArray();
