@@ -60,9 +60,9 @@ public sealed record MemoryEstimate(
 /// Estimates the peak memory of a training step from the model shape, derived from what the decoder and loss in
 /// this repository keep alive for backward (see docs/observability.md for the derivation):
 /// per layer and token, RMSNorm keeps its fp32 input and its normed output (x2 norms), attention keeps q, k, v,
-/// their rotate-half copies and rotated results and the reshaped output, the MLP keeps gate, silu, up and their
-/// product; the explicit attention keeps the fp32 softmax [B, H, T, S] (plus its bf16 cast in bf16 runs), and
-/// while a layer runs its un-softmaxed scores are alive too.
+/// their rotate-half copies and rotated results, the scaled q and the reshaped output, the MLP keeps gate, silu, up
+/// and their product; the explicit attention keeps the softmax output [B, H, T, S] in the model dtype, and while a
+/// layer runs its raw and masked scores are alive too.
 /// </summary>
 public static class MemoryEstimator
 {
@@ -104,15 +104,14 @@ public static class MemoryEstimator
     {
         double d = a.HiddenSize, f = a.IntermediateSize, q = (double)a.NumAttentionHeads * a.HeadDim, kv = (double)a.NumKeyValueHeads * a.HeadDim;
         double norms = 2 * (4 * d + 2 * e * d + 4);       // per norm: fp32 input, normed, output; rsqrt [1] fp32
-        double attention = e * (4 * q + 4 * kv);          // q,k,v; rotate-half of q,k; rotated q,k; o reshaped
+        double attention = e * (5 * q + 4 * kv);          // q,k,v; rotate-half of q,k; rotated q,k; scaled q; o reshaped
         double mlp = 4 * e * f;                           // gate, silu(gate), up, silu*up
         return norms + attention + mlp;
     }
 
-    /// <summary>Bytes per attention-score element [B, H, T, S]: saved (fp32 softmax, + its cast when e &lt; 4) and
-    /// transient while a layer runs (matmul output, scaled, fp32 cast when e &lt; 4, masked).</summary>
-    public static (int Saved, int Transient) ScoreBytesPerElement(int e) =>
-        (4 + (e < 4 ? e : 0), 2 * e + 4 + (e < 4 ? 4 : 0));
+    /// <summary>Bytes per attention-score element [B, H, T, S]: saved (the softmax output, model dtype) and transient
+    /// while a layer runs (forward: raw and masked scores; backward: the gradients of probs, masked and raw scores).</summary>
+    public static (int Saved, int Transient) ScoreBytesPerElement(int e) => (e, 3 * e);
 
     public static ActivationBytes Activations(DecoderArgs a, int e, int batch, int seqLen, bool checkpointing)
     {

@@ -57,27 +57,27 @@ public sealed class EstimatorArithmeticTests
         Assert.Equal(854_528, m.Optimizer); // AdamW: 2 fp32 states, no master copy for fp32 -> 8 bytes each
         // Saved per token and layer (fp32, e = 4):
         //   norms 2 * (4*64 fp32 input + 2*4*64 normed and output + 4 rsqrt) = 1544
-        //   attention 4 * (4*64 + 4*32) = 1536 (q, k, v, rotate-half, rotated, o reshaped)
-        //   mlp 4 * 4 * 128 = 2048                      -> 5128 bytes/token, * 64 tokens = 328,192
-        // Scores [B, H, T, T] = 2*4*32*32 = 8192 elements: saved fp32 softmax 32,768; transient 12 B/elem 98,304.
-        // Layer saved 360,960; outside the layers (final norm) 64 * 12 * 64 = 49,152;
-        // transient = scores 98,304 + one layer of gradients 328,192 = 426,496.
-        // Total: 2 * 360,960 + 49,152 + 426,496 = 1,197,568.
-        Assert.Equal(1_197_568, m.Activations);
+        //   attention 4 * (5*64 + 4*32) = 1792 (q, k, v, rotate-half, rotated, scaled q, o reshaped)
+        //   mlp 4 * 4 * 128 = 2048                      -> 5384 bytes/token, * 64 tokens = 344,576
+        // Scores [B, H, T, T] = 2*4*32*32 = 8192 elements: saved softmax 4 B/elem 32,768; transient 3 * 4 B/elem 98,304.
+        // Layer saved 377,344; outside the layers (final norm) 64 * 12 * 64 = 49,152;
+        // transient = scores 98,304 + one layer of gradients 344,576 = 442,880.
+        // Total: 2 * 377,344 + 49,152 + 442,880 = 1,246,720.
+        Assert.Equal(1_246_720, m.Activations);
         // Loss: one chunk of 64 rows * 256 * 4 = 65,536; hidden rows, gradient, scaled gradient 3 * 64 * 64 * 4 = 49,152.
         Assert.Equal(114_688, m.Logits);
         Assert.Equal(100_000_000, m.Runtime);
-        Assert.Equal(427_264 * 2 + 854_528 + 1_197_568 + 114_688 + 100_000_000, m.Total);
-        Assert.Equal(427_264 + 1_197_568 + 114_688, m.StepBytes);
-        Assert.Contains("activations 1.14 MiB", Assert.Single(m.Describe()));
+        Assert.Equal(427_264 * 2 + 854_528 + 1_246_720 + 114_688 + 100_000_000, m.Total);
+        Assert.Equal(427_264 + 1_246_720 + 114_688, m.StepBytes);
+        Assert.Contains("activations 1.19 MiB", Assert.Single(m.Describe()));
     }
 
     [Fact]
     public void GradientCheckpointing_KeepsLayerInputsAndOneLayer()
     {
         var act = MemoryEstimator.Activations(Args(), e: 4, batch: 2, seqLen: 32, checkpointing: true);
-        // 2 layers * 64 tokens * 64 * 4 = 32,768 inputs + one recomputed layer 360,960 + 49,152 + 426,496.
-        Assert.Equal(869_376, act.Total);
+        // 2 layers * 64 tokens * 64 * 4 = 32,768 inputs + one recomputed layer 377,344 + 49,152 + 442,880.
+        Assert.Equal(902_144, act.Total);
     }
 
     [Fact]
@@ -93,10 +93,10 @@ public sealed class EstimatorArithmeticTests
         Assert.Equal(112_402, m.Weights);
         Assert.Equal(8_192, m.Gradients);
         Assert.Equal(49_152, m.Optimizer); // 4,096 * (8 for the two states + 4 for the fp32 master of bf16 params)
-        // bf16 (e = 2) per token and layer: norms 2 * (256 + 256 + 4) = 1032, attention 2 * 384 = 768, mlp 1024
-        // -> 2824 * 64 = 180,736. Scores saved 4 + 2 bytes * 8192 = 49,152; transient 12 * 8192 = 98,304.
-        // Layer 229,888; outside 64 * (4 + 4) * 64 = 32,768; transient 98,304 + 180,736 = 279,040.
-        Assert.Equal(2 * 229_888 + 32_768 + 279_040, m.Activations);
+        // bf16 (e = 2) per token and layer: norms 2 * (256 + 256 + 4) = 1032, attention 2 * 448 = 896, mlp 1024
+        // -> 2952 * 64 = 188,928. Scores saved 2 bytes * 8192 = 16,384; transient 6 * 8192 = 49,152.
+        // Layer 205,312; outside 64 * (4 + 4) * 64 = 32,768; transient 49,152 + 188,928 = 238,080.
+        Assert.Equal(2 * 205_312 + 32_768 + 238_080, m.Activations);
         // Chunk 64 * 256 * (4 + 2*2) = 131,072; rows 3 * 64 * 64 * 2 = 24,576; frozen head: no fp32 accumulator.
         Assert.Equal(155_648, m.Logits);
     }
