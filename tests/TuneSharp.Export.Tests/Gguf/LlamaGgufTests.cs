@@ -1,10 +1,10 @@
 using TuneSharp.Models;
-using TuneSharp.Peft.Export;
+using TuneSharp.Export.Gguf;
 using TuneSharp.Testing;
 using Xunit;
 using static TorchSharp.torch;
 
-namespace TuneSharp.Peft.Tests.Export;
+namespace TuneSharp.Export.Tests.Gguf;
 
 public sealed class LlamaGgufTests : IDisposable
 {
