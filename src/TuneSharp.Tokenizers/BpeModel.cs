@@ -21,6 +21,9 @@ sealed class BpeModel
     readonly Lock cacheLock = new();
 
     public IReadOnlyDictionary<string, int> Vocab => vocab;
+    /// <summary>The merges in rank order, as read.</summary>
+    public IReadOnlyList<(string A, string B)> MergeList { get; }
+    public bool ByteFallback => byteFallback;
 
     public BpeModel(Dictionary<string, int> vocab, IReadOnlyList<(string A, string B)> mergeList, string? unkToken,
         bool fuseUnk, bool byteFallback, bool ignoreMerges, string file)
@@ -29,6 +32,7 @@ sealed class BpeModel
         this.fuseUnk = fuseUnk;
         this.byteFallback = byteFallback;
         this.ignoreMerges = ignoreMerges;
+        MergeList = mergeList;
         if (unkToken != null)
             unkId = vocab.TryGetValue(unkToken, out int u) ? u : throw new InvalidDataException($"{file}: model.unk_token '{unkToken}' is not in model.vocab");
         foreach (var (token, id) in vocab)

@@ -42,6 +42,24 @@ public sealed class HfTokenizer
     internal bool CleanUpTokenizationSpaces { get; }
     internal IDecoder? Decoder => decoder;
 
+    /// <summary>Read-only description of the vocabulary, for exporters (GGUF).</summary>
+    public TokenizerVocabulary Vocabulary => new(idToToken, model.MergeList,
+        [.. addedById.Values.OrderBy(t => t.Id).Select(t => new TokenizerAddedToken(t.Id, t.Content, t.Special))],
+        model.ByteFallback, PreTokenizerSteps(preTokenizer).OfType<ByteLevelPreTokenizer>().Any(),
+        [.. PreTokenizerSteps(preTokenizer).SelectMany(p => p switch
+        {
+            SplitPreTokenizer s => new[] { s.Pattern },
+            ByteLevelPreTokenizer { UseRegex: true } => [ByteLevelPreTokenizer.RegexPattern],
+            _ => [],
+        })]);
+
+    static IEnumerable<IPreTokenizer> PreTokenizerSteps(IPreTokenizer? p) => p switch
+    {
+        null => [],
+        SequencePreTokenizer seq => seq.Steps.SelectMany(PreTokenizerSteps),
+        _ => [p],
+    };
+
     HfTokenizer(INormalizer? normalizer, IPreTokenizer? preTokenizer, BpeModel model, IDecoder? decoder,
         SpecialTokenTemplate template, List<AddedToken> added, TokenizerConfig config, bool defaultCleanUp)
     {
@@ -386,4 +404,16 @@ public sealed class HfTokenizer
 }
 
 /// <summary>Token ids with, per token, the UTF-16 range [Starts[i], Ends[i]) of the encoded text it covers.</summary>
+/// <summary>
+/// A tokenizer's vocabulary as exporters need it: tokens by id (null for an unused id), BPE merges in rank order, the
+/// added tokens, whether the BPE model has byte fallback (SentencePiece style), whether a byte-level pre-tokenizer is
+/// used (GPT-2 style), and the regexes of the pre-tokenizer's split steps in order.
+/// </summary>
+public sealed record TokenizerVocabulary(
+    IReadOnlyList<string?> Tokens, IReadOnlyList<(string A, string B)> Merges, IReadOnlyList<TokenizerAddedToken> AddedTokens,
+    bool ByteFallback, bool ByteLevel, IReadOnlyList<string> SplitPatterns);
+
+/// <summary>An added token of tokenizer.json ("special" as flagged there).</summary>
+public sealed record TokenizerAddedToken(int Id, string Content, bool Special);
+
 public sealed record TokenOffsets(int[] Ids, int[] Starts, int[] Ends);

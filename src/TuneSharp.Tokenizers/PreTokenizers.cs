@@ -21,6 +21,8 @@ sealed record SequencePreTokenizer(IReadOnlyList<IPreTokenizer> Steps) : IPreTok
 /// <summary>Regex split with the "Isolated" behaviour: every match and every gap between matches is a piece.</summary>
 sealed class SplitPreTokenizer(CodePointRegex regex) : IPreTokenizer
 {
+    public string Pattern => regex.Pattern;
+
     public void PreTokenize(List<string> pieces)
     {
         var output = new List<string>(pieces.Count * 4);
@@ -35,6 +37,8 @@ sealed class ByteLevelPreTokenizer(bool addPrefixSpace, bool useRegex) : IPreTok
 {
     const string Gpt2Pattern = @"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+";
     static readonly CodePointRegex Gpt2Regex = new(Gpt2Pattern);
+    public bool UseRegex => useRegex;
+    public static string RegexPattern => Gpt2Pattern;
 
     public void PreTokenize(List<string> pieces)
     {

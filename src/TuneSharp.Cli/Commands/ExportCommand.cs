@@ -2,6 +2,9 @@ using System.CommandLine;
 using TorchSharp;
 using TuneSharp.Core.Hub;
 using TuneSharp.Core.Native;
+using TuneSharp.Export;
+using TuneSharp.Export.Gguf;
+using TuneSharp.Export.Ollama;
 using TuneSharp.Peft;
 using TuneSharp.Tokenizers;
 using TuneSharp.Training.Outputs;
@@ -9,14 +12,36 @@ using TuneSharp.Training.Setup;
 
 namespace TuneSharp.Cli.Commands;
 
-/// <summary>`tunesharp export merge`: fold a LoRA/DoRA adapter into its base and write a complete HF checkpoint.</summary>
+/// <summary>`tunesharp export merge|gguf`: a merged HF checkpoint, or a GGUF file (+ Ollama Modelfile) for llama.cpp.</summary>
 public static class ExportCommand
 {
     public static Command Create(TextWriter stdout, TextWriter stderr)
     {
         var export = new Command("export", "Write a trained model in the formats other tools read.");
         export.Subcommands.Add(Merge(stdout, stderr));
+        export.Subcommands.Add(Gguf(stdout, stderr));
         return export;
+    }
+
+    static Option<string> QuantOption() => new("--quant")
+    {
+        Description = "The adapter was trained on a quantized base (QLoRA): nf4 or int8, block size 64, double quant, as the qlora defaults. "
+            + "The base is quantized the same way, dequantized, merged, and the max abs weight error against an fp32-base merge is printed.",
+    };
+
+    static QuantSettings? ParseQuant(string? name) => name switch
+    {
+        null or "none" => null,
+        "nf4" => new QuantSettings(4),
+        "int8" => new QuantSettings(8),
+        _ => throw new ArgumentException($"--quant '{name}' is not supported (nf4, int8, none)"),
+    };
+
+    static void ReportMerge(TextWriter stdout, MergedModel merged, string? adapterDir)
+    {
+        if (adapterDir != null) stdout.WriteLine($"merged {merged.AdaptedProjections} adapted projections from {adapterDir}");
+        if (merged.QuantRoundTripMaxAbsError is double e)
+            stdout.WriteLine($"quantized base round trip (dequantize -> merge vs fp32-base merge): max abs weight error {e:G4}");
     }
 
     static Command Merge(TextWriter stdout, TextWriter stderr)
@@ -26,25 +51,69 @@ public static class ExportCommand
         var output = new Option<string>("--out") { Description = "Output folder for the merged HF checkpoint.", Required = true };
         var dtype = new Option<string>("--dtype") { Description = "fp32 or bf16 weights in the output.", DefaultValueFactory = _ => "fp32" };
         dtype.AcceptOnlyFromAmong("fp32", "bf16");
+        var quant = QuantOption();
+        quant.AcceptOnlyFromAmong("nf4", "int8", "none");
         var cmd = new Command("merge", "Fold a LoRA/DoRA adapter into the base weights; writes config, safetensors, tokenizer and generation config.")
         {
-            baseModel, adapter, output, dtype,
+            baseModel, adapter, output, dtype, quant,
         };
         cmd.SetAction(async (parse, ct) =>
         {
             TorchRuntime.Initialize();
             string baseDir = await ModelLocator.ResolveAsync(parse.GetValue(baseModel)!, progress: DownloadProgressPrinter.For(stderr), ct: ct);
             var type = CliOptions.ParseDType(parse.GetValue(dtype)!);
+            string adapterDir = parse.GetValue(adapter)!;
             // Merge in fp32 (a QLoRA base is dequantized first), then cast to the requested dtype.
-            using var adapted = AdapterIO.Load(parse.GetValue(adapter)!, baseDir);
-            using var merged = AdapterMerge.Merge(adapted.Model);
-            if (type != torch.ScalarType.Float32) merged.to(type); // in place
+            using var merged = ModelMerge.Load(baseDir, adapterDir, ParseQuant(parse.GetValue(quant)));
+            if (type != torch.ScalarType.Float32) merged.Model.to(type); // in place
             string outDir = Path.GetFullPath(parse.GetValue(output)!);
             FinalOutputs.SaveFullModel(outDir, new TrainableModel
             {
-                Model = merged, Tokenizer = HfTokenizer.Load(baseDir), Directory = baseDir, DType = type,
+                Model = merged.Model, Tokenizer = HfTokenizer.Load(baseDir), Directory = baseDir, DType = type,
             });
-            stdout.WriteLine($"merged {adapted.Policy.AdaptedPaths.Count} adapted projections into {outDir}");
+            ReportMerge(stdout, merged, adapterDir);
+            stdout.WriteLine($"wrote {outDir}");
+            return 0;
+        });
+        return cmd;
+    }
+
+    static Command Gguf(TextWriter stdout, TextWriter stderr)
+    {
+        var model = new Option<string>("--model") { Description = "Model folder or hub id (llama, mistral, qwen2, qwen3).", Required = true };
+        var adapter = new Option<string>("--adapter") { Description = "PEFT adapter folder merged in first (optional)." };
+        var output = new Option<string>("--out") { Description = "Output .gguf file; a Modelfile for Ollama is written beside it.", Required = true };
+        var type = new Option<string>("--type") { Description = "Tensor type: f32, f16, bf16, q8_0 or q4_0 (norms, biases and rows that do not fill 32-value blocks stay f32).", DefaultValueFactory = _ => "f16" };
+        type.AcceptOnlyFromAmong("f32", "f16", "bf16", "q8_0", "q4_0");
+        var quant = QuantOption();
+        quant.AcceptOnlyFromAmong("nf4", "int8", "none");
+        var cmd = new Command("gguf", "Write a GGUF v3 file (llama.cpp, Ollama) with the tokenizer and chat template embedded, plus an Ollama Modelfile.")
+        {
+            model, adapter, output, type, quant,
+        };
+        cmd.SetAction(async (parse, ct) =>
+        {
+            TorchRuntime.Initialize();
+            string modelDir = await ModelLocator.ResolveAsync(parse.GetValue(model)!, progress: DownloadProgressPrinter.For(stderr), ct: ct);
+            var ggmlType = GgufModel.ParseType(parse.GetValue(type)!);
+            string? adapterDir = parse.GetValue(adapter);
+            string outPath = Path.GetFullPath(parse.GetValue(output)!);
+            Directory.CreateDirectory(Path.GetDirectoryName(outPath)!);
+            var tokenizer = HfTokenizer.Load(modelDir);
+            using var merged = ModelMerge.Load(modelDir, adapterDir, ParseQuant(parse.GetValue(quant)));
+            ReportMerge(stdout, merged, adapterDir);
+            var result = GgufModel.Write(merged.Model, tokenizer, outPath, ggmlType, Path.GetFileName(Path.TrimEndingDirectorySeparator(modelDir)));
+            foreach (string w in result.Warnings) stderr.WriteLine($"warning: {w}");
+            if (result.KeptF32.Count > 0)
+                stdout.WriteLine($"kept f32 (rows not a multiple of 32): {string.Join(", ", result.KeptF32)}");
+            stdout.WriteLine($"wrote {outPath} (arch {result.Architecture}, {parse.GetValue(type)})");
+
+            var modelfile = Modelfile.Build(Path.GetFileName(outPath), tokenizer.ChatTemplate, tokenizer.BosToken, tokenizer.EosToken,
+                Path.Combine(modelDir, "generation_config.json"));
+            foreach (string w in modelfile.Warnings) stderr.WriteLine($"warning: {w}");
+            string modelfilePath = Path.Combine(Path.GetDirectoryName(outPath)!, "Modelfile");
+            File.WriteAllText(modelfilePath, modelfile.Text);
+            stdout.WriteLine($"wrote {modelfilePath} (template: {modelfile.Format?.Name ?? "plain"})");
             return 0;
         });
         return cmd;

@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace TuneSharp.Peft.Export;
+namespace TuneSharp.Export.Gguf;
 
 /// <summary>
 /// Writes a GGUF v3 file (the llama.cpp / Ollama format): header, metadata key-values, tensor infos, then the

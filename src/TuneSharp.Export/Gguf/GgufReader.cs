@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace TuneSharp.Peft.Export;
+namespace TuneSharp.Export.Gguf;
 
 /// <summary>One tensor's entry in a GGUF file: dims in GGUF order (innermost first) and the offset in the data section.</summary>
 public sealed record GgufTensorInfo(string Name, long[] Dims, GgmlType Type, long Offset)

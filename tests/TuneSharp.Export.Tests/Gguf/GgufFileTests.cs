@@ -1,7 +1,7 @@
-using TuneSharp.Peft.Export;
+using TuneSharp.Export.Gguf;
 using Xunit;
 
-namespace TuneSharp.Peft.Tests.Export;
+namespace TuneSharp.Export.Tests.Gguf;
 
 public sealed class GgufFileTests : IDisposable
 {

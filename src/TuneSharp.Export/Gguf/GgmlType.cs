@@ -1,4 +1,4 @@
-namespace TuneSharp.Peft.Export;
+namespace TuneSharp.Export.Gguf;
 
 /// <summary>ggml tensor types TuneSharp writes (numbers are ggml's `enum ggml_type`).</summary>
 public enum GgmlType : uint

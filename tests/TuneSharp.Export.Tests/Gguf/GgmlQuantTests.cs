@@ -1,7 +1,7 @@
-using TuneSharp.Peft.Export;
+using TuneSharp.Export.Gguf;
 using Xunit;
 
-namespace TuneSharp.Peft.Tests.Export;
+namespace TuneSharp.Export.Tests.Gguf;
 
 /// <summary>Expected bytes below are computed by hand from ggml's reference algorithms (see the comments).</summary>
 public sealed class GgmlQuantTests

@@ -1,6 +1,6 @@
 using System.Buffers.Binary;
 
-namespace TuneSharp.Peft.Export;
+namespace TuneSharp.Export.Gguf;
 
 /// <summary>
 /// Encoders and decoders for ggml tensor data, bit-exact to ggml's reference quantizers (`quantize_row_q8_0_ref`,
