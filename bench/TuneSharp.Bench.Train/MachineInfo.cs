@@ -3,9 +3,9 @@ using TuneSharp.Core.Native;
 
 namespace TuneSharp.Bench.Train;
 
-/// <summary>What the numbers were measured on.</summary>
+/// <summary>What the numbers were measured on (LoadAverage: 1/5/15-minute load when the run started: other work on the machine).</summary>
 public sealed record MachineInfo(string Cpu, int Cores, bool Avx512Bf16, double RamGiB, string TorchSharp, string LibTorch,
-    string PyTorch, int Threads, string Os)
+    string PyTorch, int Threads, string Os, string LoadAverage)
 {
     public static MachineInfo Collect(int threads, string pytorchVersion)
     {
@@ -19,6 +19,7 @@ public sealed record MachineInfo(string Cpu, int Cores, bool Avx512Bf16, double 
         // TorchSharp does not expose the libtorch version; each TorchSharp release bundles exactly one.
         string libtorch = ts.StartsWith("0.107.", StringComparison.Ordinal) ? "2.10.0" : "unknown (see the TorchSharp release notes)";
         return new MachineInfo(cpu.Length > 0 ? cpu : "unknown", Environment.ProcessorCount, CpuFeatures.Has("avx512_bf16"),
-            Math.Round(ram, 1), ts, libtorch, pytorchVersion, threads, System.Runtime.InteropServices.RuntimeInformation.OSDescription);
+            Math.Round(ram, 1), ts, libtorch, pytorchVersion, threads, System.Runtime.InteropServices.RuntimeInformation.OSDescription,
+            File.Exists("/proc/loadavg") ? string.Join(" ", File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "unknown");
     }
 }

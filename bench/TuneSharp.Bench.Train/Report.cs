@@ -21,7 +21,7 @@ public static class Report
         var m = r.Machine;
         var sb = new StringBuilder();
         sb.AppendLine($"Run {r.Date}: {m.Cpu}, {m.Cores} cores, avx512_bf16 {(m.Avx512Bf16 ? "yes" : "no")}, {m.RamGiB.ToString("F1", Inv)} GiB RAM, {m.Os}; " +
-                      $"TorchSharp {m.TorchSharp} (libtorch {m.LibTorch}), PyTorch {m.PyTorch}; {m.Threads} threads on both sides. " +
+                      $"TorchSharp {m.TorchSharp} (libtorch {m.LibTorch}), PyTorch {m.PyTorch}; {m.Threads} threads on both sides; load average at start {m.LoadAverage}. " +
                       $"Matrix `{r.Settings.Matrix}`, {r.Settings.WarmupSteps} warm-up + {r.Settings.MeasuredSteps} measured steps per run, " +
                       $"{r.Settings.RunsPerSide} runs per side (alternating), medians.");
         sb.AppendLine();
