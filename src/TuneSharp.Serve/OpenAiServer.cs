@@ -41,6 +41,9 @@ public sealed record ServeOptions
 /// </summary>
 public sealed class OpenAiServer : IAsyncDisposable
 {
+    /// <summary>Compact JSON with non-ASCII and quotes written as themselves (still valid JSON in an SSE line).</summary>
+    static readonly System.Text.Json.JsonSerializerOptions Json = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
     readonly WebApplication _app;
     readonly TensorWorker _worker;
     readonly ServeOptions _options;
@@ -132,7 +135,7 @@ public sealed class OpenAiServer : IAsyncDisposable
             if (error.Status >= 500) _log.WriteLine($"error: {ctx.Request.Method} {ctx.Request.Path}: {e.Message}");
             ctx.Response.StatusCode = error.Status;
             ctx.Response.ContentType = "application/json";
-            await ctx.Response.WriteAsync(error.ToJson().ToJsonString());
+            await ctx.Response.WriteAsync(error.ToJson().ToJsonString(Json));
         }
     }
 
@@ -232,7 +235,7 @@ public sealed class OpenAiServer : IAsyncDisposable
         var ct = ctx.RequestAborted;
         async Task Send(JsonObject chunk)
         {
-            await ctx.Response.WriteAsync($"data: {chunk.ToJsonString()}\n\n", ct);
+            await ctx.Response.WriteAsync($"data: {chunk.ToJsonString(Json)}\n\n", ct);
             await ctx.Response.Body.FlushAsync(ct);
         }
         if (reply.Chat) await Send(reply.Chunk("", null, includeUsage, role: true));
@@ -256,7 +259,7 @@ public sealed class OpenAiServer : IAsyncDisposable
     static Task WriteJson(HttpContext ctx, JsonObject json)
     {
         ctx.Response.ContentType = "application/json";
-        return ctx.Response.WriteAsync(json.ToJsonString(), ctx.RequestAborted);
+        return ctx.Response.WriteAsync(json.ToJsonString(Json), ctx.RequestAborted);
     }
 
     /// <summary>The body, at most <see cref="ServeOptions.MaxRequestBytes"/> (413 above).</summary>

@@ -57,7 +57,8 @@ public sealed class TensorWorker : IDisposable
     TensorWorker(Func<ServedModel> load)
     {
         _thread = new Thread(() => Run(load)) { IsBackground = true, Name = "tunesharp-tensor-worker" };
-        _thread.Start();
+        // The worker outlives whoever started it: it must not carry that caller's async-local state.
+        using (ExecutionContext.SuppressFlow()) _thread.Start();
     }
 
     /// <summary>Starts the worker thread, which loads the model with <paramref name="load"/>; completes when it is loaded.</summary>
@@ -79,10 +80,19 @@ public sealed class TensorWorker : IDisposable
     /// <summary>Facts about the model that web threads may read (no tensors).</summary>
     public ModelInfo Info { get; private set; } = null!;
 
+    /// <summary>Raised (on the cancelling thread) when a queued or running job's token is cancelled.</summary>
+    public event Action<GenerationJob>? JobCancelled;
+
+    /// <summary>Jobs the worker abandoned because they were cancelled (before or during generation).</summary>
+    public int CancelledJobs => Volatile.Read(ref _cancelledJobs);
+
+    int _cancelledJobs;
+
     /// <summary>Queues a generation.</summary>
     public GenerationJob Enqueue(GenerationRequest request, CancellationToken cancellation)
     {
         var job = new GenerationJob(request, cancellation);
+        if (cancellation.CanBeCanceled) cancellation.Register(() => JobCancelled?.Invoke(job));
         if (!_queue.Writer.TryWrite(model => Generate(model, job)))
             job.Fail(new ObjectDisposedException(nameof(TensorWorker), "the server is shutting down"));
         return job;
@@ -132,7 +142,7 @@ public sealed class TensorWorker : IDisposable
         }
     }
 
-    static void Generate(ServedModel model, GenerationJob job)
+    void Generate(ServedModel model, GenerationJob job)
     {
         try
         {
@@ -148,6 +158,7 @@ public sealed class TensorWorker : IDisposable
         }
         catch (Exception e)
         {
+            if (e is OperationCanceledException && job.Cancellation.IsCancellationRequested) Interlocked.Increment(ref _cancelledJobs);
             job.Fail(e);
         }
     }
