@@ -18,6 +18,7 @@ public static class CliApp
         root.Subcommands.Add(DataCommand.Create(stdout, stderr));
         root.Subcommands.Add(ExportCommand.Create(stdout, stderr));
         root.Subcommands.Add(ChatCommand.Create(stdin ?? Console.In, stdout, stderr));
+        root.Subcommands.Add(ServeCommand.Create(stdout, stderr));
         return root;
     }
 

@@ -122,8 +122,8 @@ public class ChatCommandTests
     {
         var tok = Tokenizers.HfTokenizer.Load(Fixtures.Get("models/stories260K-hf"));
         // mistral closes a reply with eos_token "</s>", a special token of this tokenizer; alpaca closes with plain text.
-        Assert.Equal(tok.EosTokenId, ChatCommand.EndOfTurnTokenId(ChatTemplate.BuiltIn("mistral"), tok));
-        Assert.Null(ChatCommand.EndOfTurnTokenId(ChatTemplate.BuiltIn("plain"), tok));
+        Assert.Equal(tok.EosTokenId, ChatPrompter.FindEndOfTurnTokenId(ChatTemplate.BuiltIn("mistral"), tok));
+        Assert.Null(ChatPrompter.FindEndOfTurnTokenId(ChatTemplate.BuiltIn("plain"), tok));
     }
 
     [Fact]

@@ -50,17 +50,12 @@ public static class ChatCommand
             stderr.WriteLine($"loaded {lm.Args.ModelType} model from {dir}{(adapterDir != null ? $" with adapter {adapterDir}" : "")} " +
                 $"in {clock.Elapsed.TotalSeconds:F2}s");
 
-            var chatTemplate = parse.GetValue(template) is { } name ? ChatTemplate.BuiltIn(name)
-                : tok.ChatTemplate is { } source ? ChatTemplate.FromSource(source, "tokenizer_config.json chat_template")
-                : throw new InvalidOperationException(
-                    $"{dir}: the tokenizer has no chat_template; choose one with --template ({string.Join("|", ChatTemplate.BuiltInNames)})");
-
             // Stop at every EOS id (generation_config, config.json, tokenizer) and at the template's end-of-turn token.
-            var stopIds = new HashSet<int>(StopTokens.Of(generation, lm.Args, tok));
-            if (EndOfTurnTokenId(chatTemplate, tok) is { } eot) stopIds.Add(eot);
+            var prompter = ChatPrompter.For(tok, dir, parse.GetValue(template));
+            var stopIds = prompter.StopIds(StopTokens.Of(generation, lm.Args, tok));
             var options = sampling.Resolve(parse, generation, stopIds);
 
-            var session = new Session(new TextGenerator(lm, tok), tok, chatTemplate, parse.GetValue(system), options);
+            var session = new Session(new TextGenerator(lm, tok), prompter, parse.GetValue(system), options);
             bool terminal = IsTerminal(stdin, stdout);
             session.Run(stdin, stdout, stderr, terminal, ct);
             return 0;
@@ -68,46 +63,12 @@ public static class ChatCommand
         return cmd;
     }
 
-    /// <summary>
-    /// The special token the template writes right after an assistant message (e.g. <c>&lt;|im_end|&gt;</c>,
-    /// <c>&lt;|eot_id|&gt;</c>, <c>&lt;/s&gt;</c>), or null when it writes plain text or the template cannot render a
-    /// one-turn conversation.
-    /// </summary>
-    public static int? EndOfTurnTokenId(ChatTemplate template, HfTokenizer tok)
-    {
-        const string marker = "TUNESHARP_END_OF_REPLY_MARKER";
-        string text;
-        try
-        {
-            var messages = new JsonArray
-            {
-                new JsonObject { ["role"] = "user", ["content"] = "hi" },
-                new JsonObject { ["role"] = "assistant", ["content"] = marker },
-            };
-            text = template.Render(messages, bosToken: tok.BosToken, eosToken: tok.EosToken);
-        }
-        catch (Exception e) when (e is not OutOfMemoryException)
-        {
-            return null; // templates may insist on a system message or other shapes; then only EOS ids stop a reply
-        }
-        int at = text.LastIndexOf(marker, StringComparison.Ordinal);
-        if (at < 0) return null;
-        string after = text[(at + marker.Length)..];
-        // The longest special token that the text after the reply starts with.
-        return tok.SpecialTokenIds
-            .Select(id => (Id: id, Text: tok.IdToToken(id)))
-            .Where(t => !string.IsNullOrEmpty(t.Text) && after.StartsWith(t.Text, StringComparison.Ordinal))
-            .OrderByDescending(t => t.Text!.Length)
-            .Select(t => (int?)t.Id)
-            .FirstOrDefault();
-    }
-
     static bool IsTerminal(TextReader stdin, TextWriter stdout) =>
         ReferenceEquals(stdin, Console.In) && ReferenceEquals(stdout, Console.Out)
         && !Console.IsInputRedirected && !Console.IsOutputRedirected;
 
     /// <summary>The conversation: history as the messages JSON array the template renders.</summary>
-    sealed class Session(TextGenerator generator, HfTokenizer tok, ChatTemplate template, string? system, SamplingOptions options)
+    sealed class Session(TextGenerator generator, ChatPrompter prompter, string? system, SamplingOptions options)
     {
         readonly JsonArray _messages = [];
 
@@ -138,9 +99,7 @@ public static class ChatCommand
                 if (command.Length == 0) continue;
 
                 _messages.Add(new JsonObject { ["role"] = "user", ["content"] = line });
-                string prompt = template.Render(_messages, addGenerationPrompt: true, bosToken: tok.BosToken, eosToken: tok.EosToken);
-                // The template already contains any BOS; HF's apply_chat_template tokenizes without adding special tokens.
-                int[] ids = tok.Encode(prompt, addSpecialTokens: false);
+                int[] ids = prompter.Encode(_messages);
                 var reply = new System.Text.StringBuilder();
                 // A fixed seed gives a reproducible conversation, yet each turn draws differently.
                 foreach (var piece in generator.Stream(ids, options with { Seed = seed }))

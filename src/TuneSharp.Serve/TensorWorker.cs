@@ -1,0 +1,190 @@
+using System.Threading.Channels;
+using TuneSharp.Inference;
+
+namespace TuneSharp.Serve;
+
+/// <summary>One generation to run: the adapter (null = base), the prompt ids and the sampling options.</summary>
+public sealed record GenerationRequest(string? Adapter, int[] PromptIds, SamplingOptions Options);
+
+/// <summary>How a generation ended: "stop" or "length", and the token counts for usage.</summary>
+public sealed record GenerationResult(string FinishReason, int PromptTokens, int CompletionTokens);
+
+/// <summary>A queued generation: text pieces stream through <see cref="Pieces"/>, then <see cref="Result"/> completes.</summary>
+public sealed class GenerationJob
+{
+    readonly Channel<string> _pieces = Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+    readonly TaskCompletionSource<GenerationResult> _result = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    internal GenerationJob(GenerationRequest request, CancellationToken cancellation)
+    {
+        Request = request;
+        Cancellation = cancellation;
+    }
+
+    public GenerationRequest Request { get; }
+    /// <summary>Cancels the generation (e.g. the client disconnected): the worker stops at the next token.</summary>
+    public CancellationToken Cancellation { get; }
+    /// <summary>Text pieces in order; completes when generation ends (faulted if it failed).</summary>
+    public ChannelReader<string> Pieces => _pieces.Reader;
+    public Task<GenerationResult> Result => _result.Task;
+
+    internal bool TryWrite(string piece) => _pieces.Writer.TryWrite(piece);
+
+    internal void Complete(GenerationResult result)
+    {
+        _pieces.Writer.TryComplete();
+        _result.TrySetResult(result);
+    }
+
+    internal void Fail(Exception e)
+    {
+        _pieces.Writer.TryComplete(e);
+        _result.TrySetException(e);
+        _ = _result.Task.Exception; // observed: a reader that stops early must not cause an unobserved-task report
+    }
+}
+
+/// <summary>
+/// The one thread that owns the model and does all tensor work. Web threads only enqueue work and read the
+/// per-job channels; nothing they run touches a tensor. Jobs run in arrival order.
+/// </summary>
+public sealed class TensorWorker : IDisposable
+{
+    readonly Channel<Action<ServedModel>> _queue = Channel.CreateUnbounded<Action<ServedModel>>(new UnboundedChannelOptions { SingleReader = true });
+    readonly TaskCompletionSource<ServedModel> _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    readonly Thread _thread;
+
+    TensorWorker(Func<ServedModel> load)
+    {
+        _thread = new Thread(() => Run(load)) { IsBackground = true, Name = "tunesharp-tensor-worker" };
+        // The worker outlives whoever started it: it must not carry that caller's async-local state.
+        using (ExecutionContext.SuppressFlow()) _thread.Start();
+    }
+
+    /// <summary>Starts the worker thread, which loads the model with <paramref name="load"/>; completes when it is loaded.</summary>
+    public static async Task<TensorWorker> StartAsync(Func<ServedModel> load)
+    {
+        var worker = new TensorWorker(load);
+        try
+        {
+            await worker._ready.Task;
+        }
+        catch
+        {
+            worker.Dispose();
+            throw;
+        }
+        return worker;
+    }
+
+    /// <summary>Facts about the model that web threads may read (no tensors).</summary>
+    public ModelInfo Info { get; private set; } = null!;
+
+    /// <summary>Raised (on the cancelling thread) when a queued or running job's token is cancelled.</summary>
+    public event Action<GenerationJob>? JobCancelled;
+
+    /// <summary>Jobs the worker abandoned because they were cancelled (before or during generation).</summary>
+    public int CancelledJobs => Volatile.Read(ref _cancelledJobs);
+
+    int _cancelledJobs;
+
+    /// <summary>Queues a generation.</summary>
+    public GenerationJob Enqueue(GenerationRequest request, CancellationToken cancellation)
+    {
+        var job = new GenerationJob(request, cancellation);
+        if (cancellation.CanBeCanceled) cancellation.Register(() => JobCancelled?.Invoke(job));
+        if (!_queue.Writer.TryWrite(model => Generate(model, job)))
+            job.Fail(new ObjectDisposedException(nameof(TensorWorker), "the server is shutting down"));
+        return job;
+    }
+
+    /// <summary>Runs <paramref name="work"/> on the worker thread (tests, diagnostics) and returns its result.</summary>
+    public Task<T> InvokeAsync<T>(Func<ServedModel, T> work)
+    {
+        var done = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
+        bool queued = _queue.Writer.TryWrite(model =>
+        {
+            try { done.SetResult(work(model)); }
+            catch (Exception e) { done.SetException(e); }
+        });
+        if (!queued) done.SetException(new ObjectDisposedException(nameof(TensorWorker)));
+        return done.Task;
+    }
+
+    /// <summary>Stops taking work, lets queued work finish, and frees the model on the worker thread.</summary>
+    public void Dispose()
+    {
+        _queue.Writer.TryComplete();
+        if (Thread.CurrentThread != _thread) _thread.Join();
+    }
+
+    void Run(Func<ServedModel> load)
+    {
+        ServedModel model;
+        try
+        {
+            model = load();
+            Info = new ModelInfo(model);
+        }
+        catch (Exception e)
+        {
+            _queue.Writer.TryComplete();
+            _ready.SetException(e);
+            return;
+        }
+        using (model)
+        {
+            _ready.SetResult(model);
+            var reader = _queue.Reader;
+            // A dedicated thread: blocking on the queue is the point (no thread-pool thread is held).
+            while (reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult())
+                while (reader.TryRead(out var work)) work(model);
+        }
+    }
+
+    void Generate(ServedModel model, GenerationJob job)
+    {
+        try
+        {
+            job.Cancellation.ThrowIfCancellationRequested();
+            model.Activate(job.Request.Adapter);
+            var generator = new TextGenerator(model.Model, model.Tokenizer);
+            foreach (var piece in generator.Stream(job.Request.PromptIds, job.Request.Options))
+            {
+                job.Cancellation.ThrowIfCancellationRequested(); // leaving the loop frees the KV cache
+                job.TryWrite(piece);
+            }
+            job.Complete(new GenerationResult(generator.FinishReason, job.Request.PromptIds.Length, generator.LastStats.GeneratedTokens));
+        }
+        catch (Exception e)
+        {
+            if (e is OperationCanceledException && job.Cancellation.IsCancellationRequested) Interlocked.Increment(ref _cancelledJobs);
+            job.Fail(e);
+        }
+    }
+}
+
+/// <summary>What web threads need to know about the served model, read once on the worker thread.</summary>
+public sealed class ModelInfo
+{
+    internal ModelInfo(ServedModel model)
+    {
+        Directory = model.Directory;
+        Tokenizer = model.Tokenizer;
+        Prompter = model.Prompter;
+        Generation = model.Generation;
+        EosIds = model.EosIds;
+        AdapterNames = model.AdapterNames;
+        ContextLength = model.Model.Args.MaxPositionEmbeddings;
+    }
+
+    public string Directory { get; }
+    /// <summary>The tokenizer (managed code, no tensors): web threads encode prompts with it.</summary>
+    public Tokenizers.HfTokenizer Tokenizer { get; }
+    public Data.Templates.ChatPrompter? Prompter { get; }
+    public GenerationConfig Generation { get; }
+    public IReadOnlySet<int> EosIds { get; }
+    public IReadOnlyList<string> AdapterNames { get; }
+    /// <summary>max_position_embeddings: prompt plus completion must fit.</summary>
+    public int ContextLength { get; }
+}

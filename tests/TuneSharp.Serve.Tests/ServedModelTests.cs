@@ -1,0 +1,39 @@
+using TuneSharp.Testing;
+using Xunit;
+
+namespace TuneSharp.Serve.Tests;
+
+/// <summary>Adapters that the switchable projections cannot serve fail at start-up, naming the file.</summary>
+public sealed class ServedModelTests
+{
+    [Fact]
+    public void AdapterForAnotherModel_FailsNamingTheFileAndTensor()
+    {
+        string dir = Fixtures.Get("models/stories260K-hf");
+        // lora_llama_tied was made for a 2-layer model with FFN 96; stories260K has 5 layers and FFN 172.
+        var e = Assert.Throws<InvalidDataException>(() =>
+            ServedModel.Load(dir, [new AdapterSource("other", Fixtures.Repo("peft/lora_llama_tied"))]));
+        Assert.Contains("adapter_model.safetensors", e.Message);
+        Assert.Contains("'other'", e.Message);
+        Assert.Contains("down_proj.lora_A.weight", e.Message);
+    }
+
+    [Fact]
+    public void DoraAdapter_IsRefusedWithAHint()
+    {
+        string dir = Fixtures.Get("models/stories260K-hf");
+        var e = Assert.Throws<NotSupportedException>(() =>
+            ServedModel.Load(dir, [new AdapterSource("dora", Fixtures.Repo("peft/dora_llama_tied"))]));
+        Assert.Contains("use_dora", e.Message);
+        Assert.Contains("export merge", e.Message);
+    }
+
+    [Fact]
+    public void SameAdapterNameTwice_IsRefused()
+    {
+        string dir = Fixtures.Get("models/stories260K-hf");
+        var e = Assert.Throws<ArgumentException>(() => ServedModel.Load(dir,
+            [new AdapterSource("a", Fixtures.Repo("peft/lora_llama_tied")), new AdapterSource("a", Fixtures.Repo("peft/lora_llama_tied"))]));
+        Assert.Contains("'a'", e.Message);
+    }
+}
