@@ -32,25 +32,30 @@ internal static class AdapterMath
         linalg.norm(w32 + scaling * delta, dims: [1L]);
 
     /// <summary>
-    /// Adds the adapter to <paramref name="baseResult"/> (= base(x) with bias, in the base dtype). The adapter runs in
-    /// float32 on x cast to float32; the sum is cast back to the base result's dtype, as PEFT does.
+    /// Adds the adapter to <paramref name="baseResult"/> (= base(x) with bias, in the base dtype). The adapter weights are
+    /// float32 parameters. With a float32 base the adapter runs in float32. With a bf16 base the two small factors are
+    /// cast to bf16 and the adapter runs on x as it is, the way PEFT's adapter runs under bf16 autocast in the HF
+    /// Trainer: no float32 copy of x or of the projection output is made or kept for backward (five full-size
+    /// passes per projection and direction), and the factors' gradients arrive in float32 through the cast.
+    /// DoRA always runs in float32 (see <see cref="DoraTerm"/>).
     /// </summary>
     public static Tensor Forward(IAdapterLayer l, Tensor x, Tensor baseResult, bool training)
     {
         if (!l.Enabled) return baseResult;
         using var scope = NewDisposeScope();
-        var x32 = x.to(ScalarType.Float32);
         bool drop = training && l.Dropout > 0;
         Tensor result;
         if (l.Magnitude is null)
         {
-            var h = drop ? nn.functional.dropout(x32, l.Dropout, true) : x32;
-            var lora = nn.functional.linear(nn.functional.linear(h, l.LoraA), l.LoraB); // [.., out]
-            result = baseResult + lora * l.Scaling;                                      // promotes to float32
+            var dtype = x.dtype == baseResult.dtype ? x.dtype : ScalarType.Float32;
+            var h = x.to(dtype);
+            if (drop) h = nn.functional.dropout(h, l.Dropout, true);
+            var lora = nn.functional.linear(nn.functional.linear(h, l.LoraA.to(dtype)), l.LoraB.to(dtype)); // [.., out]
+            result = baseResult.add(lora, alpha: l.Scaling);
         }
         else
         {
-            result = baseResult + DoraTerm(l, x32, baseResult, drop);
+            result = baseResult + DoraTerm(l, x.to(ScalarType.Float32), baseResult, drop);
         }
         return result.to(baseResult.dtype).MoveToOuterDisposeScope();
     }

@@ -147,4 +147,33 @@ public sealed class LoraLayerTests
         using var logits32 = model32.forward(ids);
         Assert.True(Tiny.MaxAbsDiff(logits32, logits) < 0.1);
     }
+
+    [Fact]
+    public void Bf16Base_AdapterGradientsAreFloat32_AndMatchTheFloat32Layer()
+    {
+        // The bf16 path runs the adapter matmuls in bf16 (as PEFT under autocast); the fp32 factors still get fp32
+        // gradients, equal to the fp32 layer's within bf16 rounding (relative 2%: inputs and products carry 8 bits).
+        var spec = new AdapterSpec(4, 8, 0, false);
+        var l32 = new LoraLinear(64, 32, false, ScalarType.Float32, spec);
+        var l16 = new LoraLinear(64, 32, false, ScalarType.BFloat16, spec);
+        using var g = new Generator().manual_seed(3);
+        using (no_grad())
+        {
+            l32.Weight.normal_(0, 0.2, g);
+            l32.LoraB.normal_(0, 0.2, g);
+            l16.Weight.copy_(l32.Weight);
+            l16.LoraA.copy_(l32.LoraA);
+            l16.LoraB.copy_(l32.LoraB);
+        }
+        using var x = randn([6, 64], generator: g);
+        using var t = randn([6, 32], generator: g);
+        (l32.forward(x) * t).sum().backward();
+        (l16.forward(x.to(ScalarType.BFloat16)).to(ScalarType.Float32) * t).sum().backward();
+        foreach (var (a, b) in new[] { (l32.LoraA, l16.LoraA), (l32.LoraB, l16.LoraB) })
+        {
+            Assert.Equal(ScalarType.Float32, b.grad!.dtype);
+            double scale = a.grad!.abs().max().item<float>();
+            Assert.True(Tiny.MaxAbsDiff(a.grad!, b.grad!) < 0.02 * scale, $"max diff {Tiny.MaxAbsDiff(a.grad!, b.grad!)} vs scale {scale}");
+        }
+    }
 }
