@@ -128,9 +128,22 @@ public sealed class CausalLM : nn.Module<Tensor, Tensor>
         positionIds ??= arange(past, past + t, dtype: ScalarType.Int64, device: device).unsqueeze(0).expand(inputIds.shape[0], t);
         var (cos, sin) = _rope.CosSin(positionIds, DType);
         var mask = AttentionMask.Build(t, past, device, keyPadding, segmentIds, Args.SlidingWindow);
-        var h = _model.call(_model.Embed(inputIds), new LayerContext(cos, sin, mask, cache));
+        var kernel = KernelFor(cache, keyPadding, segmentIds);
+        var h = _model.call(_model.Embed(inputIds), new LayerContext(cos, sin, mask, cache, kernel));
         cache?.Advance((int)t);
         return h.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// The attention kernel for a forward. Measured on CPU (docs/performance.md): the fused kernel is faster than the
+    /// explicit one in fp32 and keeps no [T, S] scores for backward; in bf16 the explicit one is faster. The fused kernel
+    /// is used only without a cache (prefill and decode write the cache) and without key padding (a left-padded row whose
+    /// keys are all masked would give NaN in the fused kernel; the explicit one keeps it finite).
+    /// </summary>
+    AttentionKernel KernelFor(KvCache? cache, Tensor? keyPadding, Tensor? segmentIds)
+    {
+        if (cache is not null || keyPadding is not null || DType != ScalarType.Float32) return AttentionKernel.Explicit;
+        return segmentIds is null && Args.SlidingWindow is null ? AttentionKernel.FusedCausal : AttentionKernel.Fused;
     }
 
     /// <summary>hidden [.., hidden] → logits [.., V].</summary>

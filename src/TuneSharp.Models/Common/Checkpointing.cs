@@ -46,6 +46,7 @@ public static class Checkpointing
             // Saved after forward returns, as libtorch references: the managed wrappers may be disposed by the caller's scope.
             ctx.save_for_backward([x, lctx.Cos, lctx.Sin, lctx.Mask, rng]);
             ctx.save_data("layer", layer);
+            ctx.save_data("kernel", lctx.Kernel);
             ctx.save_data("inputNeedsGrad", x.requires_grad);
             ctx.save_data("inputs", vars.Length);
             return y;
@@ -69,7 +70,7 @@ public static class Checkpointing
                 try
                 {
                     using var gradMode = enable_grad();
-                    var y = layer.call(x, new LayerContext(saved[1], saved[2], saved[3], null));
+                    var y = layer.call(x, new LayerContext(saved[1], saved[2], saved[3], null, (AttentionKernel)ctx.get_data("kernel")));
                     y.backward([gradOutput]); // accumulates into every trainable parameter's .grad
                 }
                 finally

@@ -99,19 +99,31 @@ public static class MemoryEstimator
     /// <summary>Activation memory: saved per layer, the rest of the model, and the largest transient.</summary>
     public sealed record ActivationBytes(double PerLayerSaved, double OutsideLayers, double Transient, double Total);
 
+    /// <summary>
+    /// True when training at activation dtype <paramref name="e"/> uses libtorch's fused attention
+    /// (<c>CausalLM.KernelFor</c>: fp32 without a cache or key padding, which is how the trainer runs), false for the
+    /// explicit kernel (bf16).
+    /// </summary>
+    public static bool FusedAttention(int e) => e == 4;
+
     /// <summary>Bytes saved for backward per token and layer (excluding attention scores), for activation dtype <paramref name="e"/>.</summary>
     public static double SavedBytesPerToken(DecoderArgs a, int e)
     {
         double d = a.HiddenSize, f = a.IntermediateSize, q = (double)a.NumAttentionHeads * a.HeadDim, kv = (double)a.NumKeyValueHeads * a.HeadDim;
         double norms = 2 * (4 * d + 2 * e * d + 4);       // per norm: fp32 input, normed, output; rsqrt [1] fp32
-        double attention = e * (5 * q + 4 * kv);          // q,k,v; rotate-half of q,k; rotated q,k; scaled q; o reshaped
+        double attention = FusedAttention(e)
+            // q,k,v; rotate-half of q,k; rotated q,k; o reshaped; K/V repeated to H heads; the kernel's output and
+            // fp32 log-sum-exp per head
+            ? e * (4 * q + 4 * kv + 3 * q) + 4.0 * a.NumAttentionHeads
+            : e * (5 * q + 4 * kv);                       // ... and the scaled q (explicit kernel)
         double mlp = 4 * e * f;                           // gate, silu(gate), up, silu*up
         return norms + attention + mlp;
     }
 
     /// <summary>Bytes per attention-score element [B, H, T, S]: saved (the softmax output, model dtype) and transient
-    /// while a layer runs (forward: raw and masked scores; backward: the gradients of probs, masked and raw scores).</summary>
-    public static (int Saved, int Transient) ScoreBytesPerElement(int e) => (e, 3 * e);
+    /// while a layer runs (forward: raw and masked scores; backward: the gradients of probs, masked and raw scores).
+    /// The fused kernel keeps no scores (it works on blocks that fit the cache).</summary>
+    public static (int Saved, int Transient) ScoreBytesPerElement(int e) => FusedAttention(e) ? (0, 0) : (e, 3 * e);
 
     public static ActivationBytes Activations(DecoderArgs a, int e, int batch, int seqLen, bool checkpointing)
     {

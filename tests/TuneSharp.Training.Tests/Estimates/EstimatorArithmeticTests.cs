@@ -57,27 +57,28 @@ public sealed class EstimatorArithmeticTests
         Assert.Equal(854_528, m.Optimizer); // AdamW: 2 fp32 states, no master copy for fp32 -> 8 bytes each
         // Saved per token and layer (fp32, e = 4):
         //   norms 2 * (4*64 fp32 input + 2*4*64 normed and output + 4 rsqrt) = 1544
-        //   attention 4 * (5*64 + 4*32) = 1792 (q, k, v, rotate-half, rotated, scaled q, o reshaped)
-        //   mlp 4 * 4 * 128 = 2048                      -> 5384 bytes/token, * 64 tokens = 344,576
-        // Scores [B, H, T, T] = 2*4*32*32 = 8192 elements: saved softmax 4 B/elem 32,768; transient 3 * 4 B/elem 98,304.
-        // Layer saved 377,344; outside the layers (final norm) 64 * 12 * 64 = 49,152;
-        // transient = scores 98,304 + one layer of gradients 344,576 = 442,880.
-        // Total: 2 * 377,344 + 49,152 + 442,880 = 1,246,720.
-        Assert.Equal(1_246_720, m.Activations);
+        //   attention (fp32: fused kernel) 4 * (7*64 + 4*32) + 4 * 4 heads = 2320 (q, k, v, rotate-half, rotated,
+        //     o reshaped, K/V repeated to 4 heads, kernel output; log-sum-exp per head)
+        //   mlp 4 * 4 * 128 = 2048                      -> 5912 bytes/token, * 64 tokens = 378,368
+        // Scores: none kept by the fused kernel.
+        // Layer saved 378,368; outside the layers (final norm) 64 * 12 * 64 = 49,152;
+        // transient = one layer of gradients 378,368.
+        // Total: 2 * 378,368 + 49,152 + 378,368 = 1,184,256.
+        Assert.Equal(1_184_256, m.Activations);
         // Loss: one chunk of 64 rows * 256 * 4 = 65,536; hidden rows, gradient, scaled gradient 3 * 64 * 64 * 4 = 49,152.
         Assert.Equal(114_688, m.Logits);
         Assert.Equal(100_000_000, m.Runtime);
-        Assert.Equal(427_264 * 2 + 854_528 + 1_246_720 + 114_688 + 100_000_000, m.Total);
-        Assert.Equal(427_264 + 1_246_720 + 114_688, m.StepBytes);
-        Assert.Contains("activations 1.19 MiB", Assert.Single(m.Describe()));
+        Assert.Equal(427_264 * 2 + 854_528 + 1_184_256 + 114_688 + 100_000_000, m.Total);
+        Assert.Equal(427_264 + 1_184_256 + 114_688, m.StepBytes);
+        Assert.Contains("activations 1.13 MiB", Assert.Single(m.Describe()));
     }
 
     [Fact]
     public void GradientCheckpointing_KeepsLayerInputsAndOneLayer()
     {
         var act = MemoryEstimator.Activations(Args(), e: 4, batch: 2, seqLen: 32, checkpointing: true);
-        // 2 layers * 64 tokens * 64 * 4 = 32,768 inputs + one recomputed layer 377,344 + 49,152 + 442,880.
-        Assert.Equal(902_144, act.Total);
+        // 2 layers * 64 tokens * 64 * 4 = 32,768 inputs + one recomputed layer 378,368 + 49,152 + 378,368.
+        Assert.Equal(838_656, act.Total);
     }
 
     [Fact]

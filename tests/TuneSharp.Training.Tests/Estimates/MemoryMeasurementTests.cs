@@ -48,10 +48,10 @@ public sealed class MemoryMeasurementTests(ITestOutputHelper output)
     /// <summary>
     /// One forward + backward of a stories260K-shaped model (random weights, fp32, full fine-tuning), B = 4, T = 256:
     /// the measured peak RSS growth against <see cref="MemoryEstimate.StepBytes"/> (gradients, activations, loss).
-    /// Tolerance: measured within [0.5, 3] x the estimate (allocator caching, fragmentation, forward transients; to be tightened to 20%).
+    /// Tolerance: measured within [0.5, 2] x the estimate (see the assertion).
     /// </summary>
     [Fact]
-    public void StepEstimate_IsWithinAFactorOfThreeOfTheMeasuredPeak()
+    public void StepEstimate_IsWithinAFactorOfTwoOfTheMeasuredPeak()
     {
         if (!OperatingSystem.IsLinux()) Assert.Skip("VmHWM is Linux only");
         var args = EstimatorArithmeticTests.Args(hidden: 64, intermediate: 172, layers: 5, heads: 8, kvHeads: 4, headDim: 8, vocab: 512, tied: true);
@@ -84,9 +84,9 @@ public sealed class MemoryMeasurementTests(ITestOutputHelper output)
         double ratio = measured.Value / estimate.StepBytes;
         output.WriteLine($"measured {measured.Value / 1048576.0:0.0} MiB, estimated {estimate.StepBytes / 1048576.0:0.0} MiB "
             + $"(grads {estimate.Gradients / 1048576.0:0.0}, activations {estimate.Activations / 1048576.0:0.0}, loss {estimate.Logits / 1048576.0:0.0}), ratio {ratio:0.00}");
-        // Tolerance: measured / estimated within [0.5, 3]. What layers keep for backward is modelled to ~1%, but the forward's
-        // transient buffers and the reuse of heap freed by earlier tests in this process make the measured peak 1.5-2.1x
-        // the estimate (seen 2.02 in a full run). A known gap, recorded for the performance work (target: 20%).
-        Assert.InRange(ratio, 0.5, 3.0);
+        // Tolerance: measured / estimated within [0.5, 2]. Alone, this measured 0.97 (fused fp32 attention, estimator
+        // updated with it); in a shared test process heap freed by earlier tests is reused and lowers the measured
+        // growth, so the lower bound stays loose. The whole-run comparison per benchmark row is in docs/performance.md.
+        Assert.InRange(ratio, 0.5, 2.0);
     }
 }
