@@ -30,7 +30,8 @@ public sealed record MemoryEstimateInput
     public bool QuantDoubleQuant { get; init; } = true;
     /// <summary>Whether the output head (or the tied embedding) receives a gradient.</summary>
     public bool? LmHeadTrainable { get; init; }
-    public int LossChunkRows { get; init; } = CausalLmLoss.DefaultChunkRows;
+    /// <summary>Rows per loss chunk; null = what the trainer uses (<see cref="CausalLmLoss.ChunkRowsFor"/>).</summary>
+    public int? LossChunkRows { get; init; }
     /// <summary>Resident memory of the process before the model is loaded (runtime, libtorch); null = a default.</summary>
     public long? RuntimeBytes { get; init; }
 
@@ -87,7 +88,7 @@ public static class MemoryEstimator
 
         var act = Activations(a, e, x.MicroBatch, x.SeqLen, x.GradientCheckpointing);
         bool lmTrainable = x.LmHeadTrainable ?? !x.AdapterTraining;
-        double logits = LossBytes(a, e, x.MicroBatch, x.SeqLen, x.LossChunkRows, lmTrainable);
+        double logits = LossBytes(a, e, x.MicroBatch, x.SeqLen, x.LossChunkRows ?? CausalLmLoss.ChunkRowsFor(a.VocabSize), lmTrainable);
         return new MemoryEstimate(weights, grads, optimizer, act.Total, logits, x.RuntimeBytes ?? DefaultRuntimeBytes);
     }
 

@@ -22,21 +22,28 @@ public static class CausalLmLoss
 {
     public const long IgnoreIndex = -100;
 
-    /// <summary>Token rows per chunk in <see cref="Compute"/>: peak extra memory is about chunkRows * V * 4 bytes * 2.</summary>
-    public const int DefaultChunkRows = 1024;
+    /// <summary>Largest number of token rows per chunk (small vocabularies).</summary>
+    public const int MaxChunkRows = 1024;
+
+    /// <summary>
+    /// Token rows per chunk for a vocabulary of <paramref name="vocab"/>: about 32M logits per chunk (128 MB in fp32),
+    /// a multiple of 64, between 64 and <see cref="MaxChunkRows"/>: 1024 rows for V = 32000, 640 for 49152, 192 for
+    /// 151936. Peak extra memory of the loss is about rows * V * (4 + 2 * dtype bytes) plus the head gradient.
+    /// </summary>
+    public static int ChunkRowsFor(long vocab) => (int)Math.Clamp((1L << 25) / Math.Max(1, vocab) / 64 * 64, 64, MaxChunkRows);
 
     /// <summary>
     /// Summed cross entropy computed in chunks of <paramref name="chunkRows"/> trained tokens, never materializing the
     /// full logits; gradients flow to <paramref name="hidden"/> and <paramref name="lmHeadWeight"/> when they require them.
     /// Logits are computed in the weight dtype, softmax and loss in fp32. Hidden and weight must have the same dtype.
     /// </summary>
-    public static LossSum Compute(Tensor hidden, Tensor lmHeadWeight, Tensor labels, int chunkRows = DefaultChunkRows)
+    public static LossSum Compute(Tensor hidden, Tensor lmHeadWeight, Tensor labels, int? chunkRows = null)
     {
         if (chunkRows <= 0) throw new ArgumentOutOfRangeException(nameof(chunkRows), $"loss: chunkRows must be > 0, got {chunkRows}");
         using var scope = torch.NewDisposeScope();
         var (x, y, count) = TrainedRows(hidden, lmHeadWeight, labels);
         bool grad = torch.is_grad_enabled();
-        var loss = ChunkedLinearCrossEntropy.apply(x, lmHeadWeight, y, chunkRows,
+        var loss = ChunkedLinearCrossEntropy.apply(x, lmHeadWeight, y, chunkRows ?? ChunkRowsFor(lmHeadWeight.shape[0]),
             grad && x.requires_grad, grad && lmHeadWeight.requires_grad);
         return new LossSum(loss.MoveToOuterDisposeScope(), count);
     }
@@ -58,17 +65,18 @@ public static class CausalLmLoss
     /// Evaluation in one chunked pass without gradients: summed loss (fp32 softmax statistics, as <see cref="Compute"/>),
     /// argmax-equals-label count and trained-token count. The lm-head logits are computed once per chunk.
     /// </summary>
-    public static EvalScore Score(Tensor hidden, Tensor lmHeadWeight, Tensor labels, int chunkRows = DefaultChunkRows)
+    public static EvalScore Score(Tensor hidden, Tensor lmHeadWeight, Tensor labels, int? chunkRows = null)
     {
+        int rowsPerChunk = chunkRows ?? ChunkRowsFor(lmHeadWeight.shape[0]);
         using var scope = torch.NewDisposeScope();
         using var noGrad = torch.no_grad();
         var (x, y, count) = TrainedRows(hidden, lmHeadWeight, labels);
         double sum = 0;
         long correct = 0;
-        for (long start = 0; start < count; start += chunkRows)
+        for (long start = 0; start < count; start += rowsPerChunk)
         {
             using var chunkScope = torch.NewDisposeScope();
-            long rows = Math.Min(chunkRows, count - start);
+            long rows = Math.Min(rowsPerChunk, count - start);
             var target = y.narrow(0, start, rows);
             var logits = torch.mm(x.narrow(0, start, rows), lmHeadWeight.t()).to(ScalarType.Float32); // [n, V]
             sum += (logits.logsumexp(1) - logits.gather(1, target.unsqueeze(1)).squeeze(1)).sum().item<float>();

@@ -26,7 +26,7 @@ public static class LossMemoryProbe
     /// inputs of the given size; returns each one's peak RSS growth in bytes. Full fp32 logits alone are B*T*V*4 bytes.
     /// </summary>
     public static (long? Chunked, long? Reference) Compare(int batch, int seqLen, int hidden, int vocab,
-        ScalarType dtype = ScalarType.BFloat16, int chunkRows = CausalLmLoss.DefaultChunkRows)
+        ScalarType dtype = ScalarType.BFloat16, int? chunkRows = null)
     {
         using var scope = torch.NewDisposeScope();
         var h = torch.randn(batch, seqLen, hidden).to(dtype).requires_grad_(true);   // [B, T, H]

@@ -164,6 +164,15 @@ public sealed class CausalLmLossTests
         Assert.True(correct >= pick.sum().item<long>());
     }
 
+    [Theory]
+    [InlineData(512, 1024)]      // small vocabularies: the cap
+    [InlineData(32000, 1024)]    // llama2: 33.5M / 32000 = 1048 -> 1024
+    [InlineData(49152, 640)]     // SmolLM2: 682 -> 640
+    [InlineData(151936, 192)]    // Qwen2.5: 220 -> 192
+    [InlineData(1_000_000, 64)]  // the floor
+    public void ChunkRows_KeepAChunkNear32MLogits(long vocab, int expected) =>
+        Assert.Equal(expected, CausalLmLoss.ChunkRowsFor(vocab));
+
     [Fact]
     public void ShiftLabels_MovesTargetsLeftAndPadsWithIgnore()
     {
