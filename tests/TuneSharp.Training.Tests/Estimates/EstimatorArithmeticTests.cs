@@ -95,9 +95,9 @@ public sealed class EstimatorArithmeticTests
         Assert.Equal(8_192, m.Gradients);
         Assert.Equal(49_152, m.Optimizer); // 4,096 * (8 for the two states + 4 for the fp32 master of bf16 params)
         // bf16 (e = 2) per token and layer: norms 2 * (256 + 256 + 4) = 1032, attention 2 * 448 = 896, mlp 1024
-        // -> 2952 * 64 = 188,928. Scores saved 2 bytes * 8192 = 16,384; transient 6 * 8192 = 49,152.
-        // Layer 205,312; outside 64 * (4 + 4) * 64 = 32,768; transient 49,152 + 188,928 = 238,080.
-        Assert.Equal(2 * 205_312 + 32_768 + 238_080, m.Activations);
+        // -> 2952 * 64 = 188,928. Scores saved 2 * 2 bytes * 8192 = 32,768; transient 6 * 8192 = 49,152.
+        // Layer 221,696; outside 64 * (4 + 4) * 64 = 32,768; transient 49,152 + 188,928 = 238,080.
+        Assert.Equal(2 * 221_696 + 32_768 + 238_080, m.Activations);
         // Chunk 64 * 256 * (4 + 2*2) = 131,072; rows 3 * 64 * 64 * 2 = 24,576; frozen head: no fp32 accumulator.
         Assert.Equal(155_648, m.Logits);
     }
