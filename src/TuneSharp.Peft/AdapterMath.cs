@@ -31,32 +31,15 @@ internal static class AdapterMath
     public static Tensor WeightNorm(Tensor w32, Tensor delta, double scaling) =>
         linalg.norm(w32 + scaling * delta, dims: [1L]);
 
-    /// <summary>
-    /// Adds the adapter to <paramref name="baseResult"/> (= base(x) with bias, in the base dtype). The adapter weights are
-    /// float32 parameters. With a float32 base the adapter runs in float32. With a bf16 base the two small factors are
-    /// cast to bf16 and the adapter runs on x as it is, the way PEFT's adapter runs under bf16 autocast in the HF
-    /// Trainer: no float32 copy of x or of the projection output is made or kept for backward (five full-size
-    /// passes per projection and direction), and the factors' gradients arrive in float32 through the cast.
-    /// DoRA always runs in float32 (see <see cref="DoraTerm"/>).
-    /// </summary>
+    /// <summary>Adds the adapter to <paramref name="baseResult"/> (= base(x) with bias): LoRA through
+    /// <see cref="LoraMath.Add"/>, DoRA in float32 (see <see cref="DoraTerm"/>).</summary>
     public static Tensor Forward(IAdapterLayer l, Tensor x, Tensor baseResult, bool training)
     {
         if (!l.Enabled) return baseResult;
-        using var scope = NewDisposeScope();
         bool drop = training && l.Dropout > 0;
-        Tensor result;
-        if (l.Magnitude is null)
-        {
-            var dtype = x.dtype == baseResult.dtype ? x.dtype : ScalarType.Float32;
-            var h = x.to(dtype);
-            if (drop) h = nn.functional.dropout(h, l.Dropout, true);
-            var lora = nn.functional.linear(nn.functional.linear(h, l.LoraA.to(dtype)), l.LoraB.to(dtype)); // [.., out]
-            result = baseResult.add(lora, alpha: l.Scaling);
-        }
-        else
-        {
-            result = baseResult + DoraTerm(l, x.to(ScalarType.Float32), baseResult, drop);
-        }
+        if (l.Magnitude is null) return LoraMath.Add(x, baseResult, l.LoraA, l.LoraB, l.Scaling, drop ? l.Dropout : 0);
+        using var scope = NewDisposeScope();
+        var result = baseResult + DoraTerm(l, x.to(ScalarType.Float32), baseResult, drop);
         return result.to(baseResult.dtype).MoveToOuterDisposeScope();
     }
 
@@ -106,5 +89,26 @@ internal static class AdapterMath
         InitA(l.LoraA, init, l.Rank, g);
         l.LoraB.zero_();
         if (l.Magnitude is { } m) m.copy_(WeightNorm(l.BaseWeight(ScalarType.Float32), Delta(l), l.Scaling));
+    }
+}
+
+/// <summary>The LoRA update shared by every layer that carries adapters (training layers, the server's switchable ones).</summary>
+public static class LoraMath
+{
+    /// <summary>
+    /// baseResult + scaling * B(A(dropout(x))), in the base result's dtype. The factors A [r, in] and B [out, r] are
+    /// float32. With a float32 base the adapter runs in float32. With a bf16 base the two small factors are cast to bf16
+    /// and the adapter runs on x as it is, the way PEFT's adapter runs under bf16 autocast in the HF Trainer: no float32
+    /// copy of x or of the projection output is made or kept for backward, and the factors' gradients arrive in float32
+    /// through the cast. <paramref name="dropout"/> &gt; 0 applies dropout (training) to the adapter input only.
+    /// </summary>
+    public static Tensor Add(Tensor x, Tensor baseResult, Tensor a, Tensor b, double scaling, double dropout = 0)
+    {
+        using var scope = NewDisposeScope();
+        var dtype = x.dtype == baseResult.dtype ? x.dtype : ScalarType.Float32;
+        var h = x.to(dtype);
+        if (dropout > 0) h = nn.functional.dropout(h, dropout, true);
+        var lora = nn.functional.linear(nn.functional.linear(h, a.to(dtype)), b.to(dtype)); // [.., out]
+        return baseResult.add(lora, alpha: scaling).to(baseResult.dtype).MoveToOuterDisposeScope();
     }
 }

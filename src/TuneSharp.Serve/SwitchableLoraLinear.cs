@@ -1,13 +1,14 @@
 using TorchSharp;
 using TorchSharp.Modules;
 using TorchSharp.Utils;
+using TuneSharp.Peft;
 using static TorchSharp.torch;
 
 namespace TuneSharp.Serve;
 
 /// <summary>
 /// A frozen projection y = x W^T + b with several LoRA adapters kept beside it, at most one active:
-/// y + B(A x) * scaling, computed in float32 and cast back as PEFT (and <see cref="Peft.LoraLinear"/>) do.
+/// y + B(A x) * scaling, computed by <see cref="LoraMath.Add"/> as in <see cref="LoraLinear"/>.
 /// Only <c>weight</c> and <c>bias</c> are parameters (loaded from the base checkpoint); the adapter factors A [r, in]
 /// and B [out, r] are owned by this module and freed with it. The base weight exists once whatever the adapter count.
 /// </summary>
@@ -58,12 +59,9 @@ public sealed class SwitchableLoraLinear : nn.Module<Tensor, Tensor>
 
     public override Tensor forward(Tensor x)
     {
-        var y = nn.functional.linear(x, _weight, _bias);
-        if (_active is not { } f) return y;
         using var scope = NewDisposeScope();
-        // The adapter runs in float32 on x cast to float32; the sum is cast back to the base dtype.
-        var lora = nn.functional.linear(nn.functional.linear(x.to(ScalarType.Float32), f.A), f.B); // [.., out]
-        return (y + lora * f.Scaling).to(y.dtype).MoveToOuterDisposeScope();
+        var y = nn.functional.linear(x, _weight, _bias);
+        return (_active is { } f ? LoraMath.Add(x, y, f.A, f.B, f.Scaling) : y).MoveToOuterDisposeScope();
     }
 
     protected override void Dispose(bool disposing)
