@@ -4,18 +4,20 @@
 //
 //   dotnet run -c Release --project bench/TuneSharp.Bench.Allocator [-- --rounds 3 --steps 6]
 using System.Diagnostics;
+using TuneSharp.Bench;
 using TuneSharp.Core.Native;
 using TuneSharp.Models;
 using static TorchSharp.torch;
 
 if (args.Length > 0 && args[0] == "--child") return Child(int.Parse(args[1]));
 
-int rounds = ArgOr("--rounds", 3), steps = ArgOr("--steps", 6);
+var cli = new BenchArgs(args);
+int rounds = cli.Int("--rounds", 3), steps = cli.Int("--steps", 6);
 var times = new Dictionary<string, List<double>> { ["default"] = [], ["tuned"] = [] };
 for (int r = 0; r < rounds; r++)
     foreach (var mode in new[] { "default", "tuned" })
         times[mode].Add(RunChild(mode, steps));
-double def = Median(times["default"]), tuned = Median(times["tuned"]);
+double def = Stats.Median(times["default"]), tuned = Stats.Median(times["tuned"]);
 Console.WriteLine($"model: 57M-parameter Llama-like (hidden 512, 8 layers, vocab 32000), B=4, T=512, fp32, {get_num_threads()} threads");
 Console.WriteLine($"| malloc setting | median ms/step | runs |");
 Console.WriteLine($"| --- | --- | --- |");
@@ -24,24 +26,11 @@ Console.WriteLine($"| TuneSharp (mmap_max=0, trim=INT_MAX) | {tuned:F0} | {strin
 Console.WriteLine($"speed-up: {def / tuned:F2}x");
 return 0;
 
-int ArgOr(string name, int fallback)
-{
-    int i = Array.IndexOf(args, name);
-    return i >= 0 && i + 1 < args.Length ? int.Parse(args[i + 1]) : fallback;
-}
-
 static double RunChild(string mode, int steps)
 {
-    var psi = new ProcessStartInfo(Environment.ProcessPath!) { RedirectStandardOutput = true, UseShellExecute = false };
-    string self = Path.Combine(AppContext.BaseDirectory, "TuneSharp.Bench.Allocator.dll");
-    if (Path.GetFileNameWithoutExtension(Environment.ProcessPath!) == "dotnet") psi.ArgumentList.Add(self);
-    psi.ArgumentList.Add("--child");
-    psi.ArgumentList.Add(steps.ToString());
+    var psi = ChildProcess.StartInfo("--child", steps.ToString());
     psi.Environment[Allocator.EnvironmentVariable] = mode == "default" ? "default" : "";
-    using var p = Process.Start(psi)!;
-    string output = p.StandardOutput.ReadToEnd();
-    p.WaitForExit();
-    if (p.ExitCode != 0) throw new InvalidOperationException($"child ({mode}) failed: {output}");
+    string output = ChildProcess.Run(psi);
     return double.Parse(output.Trim().Split('\n')[^1], System.Globalization.CultureInfo.InvariantCulture);
 }
 
@@ -70,12 +59,6 @@ static int Child(int steps)
         model.zero_grad();
         if (s > 0) stepTimes.Add(clock.Elapsed.TotalMilliseconds); // step 0 is warm-up
     }
-    Console.WriteLine(Median(stepTimes).ToString(System.Globalization.CultureInfo.InvariantCulture));
+    Console.WriteLine(Stats.Median(stepTimes).ToString(System.Globalization.CultureInfo.InvariantCulture));
     return 0;
-}
-
-static double Median(List<double> xs)
-{
-    var s = xs.Order().ToList();
-    return s.Count % 2 == 1 ? s[s.Count / 2] : (s[s.Count / 2 - 1] + s[s.Count / 2]) / 2;
 }

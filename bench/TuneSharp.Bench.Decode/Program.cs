@@ -3,14 +3,16 @@
 //
 //   dotnet run -c Release --project bench/TuneSharp.Bench.Decode [-- --fixtures ../shared/fixtures --tokens 128]
 using System.Diagnostics;
+using TuneSharp.Bench;
 using TuneSharp.Core.Native;
 using TuneSharp.Inference;
 using TuneSharp.Models;
 using static TorchSharp.torch;
 
 TorchRuntime.Initialize();
-string fixtures = ArgOr("--fixtures", Environment.GetEnvironmentVariable("TUNESHARP_FIXTURES") ?? "../shared/fixtures");
-int tokens = int.Parse(ArgOr("--tokens", "128"));
+var cli = new BenchArgs(args);
+string fixtures = cli.String("--fixtures") ?? Environment.GetEnvironmentVariable("TUNESHARP_FIXTURES") ?? "../shared/fixtures";
+int tokens = cli.Int("--tokens", 128);
 Console.WriteLine($"greedy decode, batch 1, {tokens} new tokens, {get_num_threads()} threads; medians of 3 runs after a warm-up");
 Console.WriteLine("| model | dtype | prompt tokens | time to first token | decode tokens/s |");
 Console.WriteLine("| --- | --- | --- | --- | --- |");
@@ -21,12 +23,7 @@ if (Directory.Exists(stories))
     using var model = ModelLoader.Load(stories);
     Report("stories260K", model, ScalarType.Float32, 16, tokens);
 }
-var smol = new DecoderArgs
-{
-    ModelType = "llama", VocabSize = 49152, HiddenSize = 576, IntermediateSize = 1536, NumHiddenLayers = 30,
-    NumAttentionHeads = 9, NumKeyValueHeads = 3, HeadDim = 64, MaxPositionEmbeddings = 8192, RmsNormEps = 1e-5,
-    Rope = new RopeArgs(100000, new RopeScaling.None()), TieWordEmbeddings = true,
-};
+var smol = BenchModels.SmolLM2Shape;
 foreach (var dtype in new[] { ScalarType.Float32, ScalarType.BFloat16 })
 {
     using var model = new CausalLM(smol, dtype);
@@ -34,12 +31,6 @@ foreach (var dtype in new[] { ScalarType.Float32, ScalarType.BFloat16 })
     Report("SmolLM2-135M shape (random)", model, dtype, 128, tokens);
 }
 return 0;
-
-string ArgOr(string name, string fallback)
-{
-    int i = Array.IndexOf(args, name);
-    return i >= 0 && i + 1 < args.Length ? args[i + 1] : fallback;
-}
 
 static void Report(string name, CausalLM model, ScalarType dtype, int promptLength, int tokens)
 {
@@ -60,11 +51,5 @@ static void Report(string name, CausalLM model, ScalarType dtype, int promptLeng
         ttft.Add(first);
         rate.Add(generator.LastStats.DecodeTokensPerSecond);
     }
-    Console.WriteLine($"| {name} | {dtype} | {promptLength} | {Median(ttft):F1} ms | {Median(rate):F1} |");
-}
-
-static double Median(List<double> xs)
-{
-    var s = xs.Order().ToList();
-    return s[s.Count / 2];
+    Console.WriteLine($"| {name} | {dtype} | {promptLength} | {Stats.Median(ttft):F1} ms | {Stats.Median(rate):F1} |");
 }

@@ -5,16 +5,19 @@
 //   dotnet run -c Release --project bench/TuneSharp.Bench.GradCheckpoint [-- --rounds 2 --steps 2 --batch 2 --seq 512 --modes full,full+ckpt,lora,lora+ckpt]
 using System.Diagnostics;
 using System.Globalization;
+using TuneSharp.Bench;
 using TuneSharp.Core.Native;
 using TuneSharp.Models;
 using TuneSharp.Peft;
+using TuneSharp.Training.Estimates;
 using static TorchSharp.torch;
 
 var inv = CultureInfo.InvariantCulture;
 if (args.Length > 0 && args[0] == "--child") return Child(args[1], int.Parse(args[2]), int.Parse(args[3]), int.Parse(args[4]));
 
-int rounds = ArgOr("--rounds", 2), steps = ArgOr("--steps", 2), batch = ArgOr("--batch", 2), seq = ArgOr("--seq", 512);
-string[] modes = (StringArg("--modes") ?? "full,full+ckpt,lora,lora+ckpt").Split(',');
+var cli = new BenchArgs(args);
+int rounds = cli.Int("--rounds", 2), steps = cli.Int("--steps", 2), batch = cli.Int("--batch", 2), seq = cli.Int("--seq", 512);
+string[] modes = (cli.String("--modes") ?? "full,full+ckpt,lora,lora+ckpt").Split(',');
 // Rounds alternate the settings, so a burst of load from other processes does not hit one setting only.
 var runs = modes.ToDictionary(m => m, _ => new List<ChildResult>());
 for (int r = 0; r < rounds; r++)
@@ -27,32 +30,16 @@ Console.WriteLine("| --- | --- | --- | --- | --- | --- | --- |");
 foreach (var (mode, rs) in runs)
 {
     long hwm = rs.Max(r => r.HwmKb), init = rs.Max(r => r.InitKb);
-    double fastest = rs.Min(r => r.Fastest), median = Median(rs.Select(r => r.Seconds).ToList());
+    double fastest = rs.Min(r => r.Fastest), median = Stats.Median(rs.Select(r => r.Seconds));
     Console.WriteLine($"| {mode} | {Mib(hwm)} | {Mib(init)} | {Mib(hwm - init)} | {fastest.ToString("F2", inv)} | {median.ToString("F2", inv)} | {rs[0].Loss.ToString("R", inv)} |");
 }
 return 0;
 
 static string Mib(long kb) => $"{kb / 1024.0:F0} MiB";
 
-int ArgOr(string name, int fallback) => StringArg(name) is { } s ? int.Parse(s) : fallback;
-
-string? StringArg(string name)
-{
-    int i = Array.IndexOf(args, name);
-    return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
-}
-
 static ChildResult RunChild(string mode, int steps, int batch, int seq)
 {
-    var psi = new ProcessStartInfo(Environment.ProcessPath!) { RedirectStandardOutput = true, UseShellExecute = false };
-    if (Path.GetFileNameWithoutExtension(Environment.ProcessPath!) == "dotnet")
-        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "TuneSharp.Bench.GradCheckpoint.dll"));
-    foreach (var a in new[] { "--child", mode, steps.ToString(), batch.ToString(), seq.ToString() }) psi.ArgumentList.Add(a);
-    using var p = Process.Start(psi)!;
-    string output = p.StandardOutput.ReadToEnd();
-    p.WaitForExit();
-    if (p.ExitCode != 0) throw new InvalidOperationException($"child '{mode}' failed with exit code {p.ExitCode}: {output}");
-    var f = output.Trim().Split('\n')[^1].Split(' ');
+    var f = ChildProcess.RunLastLine("--child", mode, steps.ToString(), batch.ToString(), seq.ToString()).Split(' ');
     return new ChildResult(long.Parse(f[0]), long.Parse(f[1]), double.Parse(f[2], CultureInfo.InvariantCulture),
         double.Parse(f[3], CultureInfo.InvariantCulture), float.Parse(f[4], CultureInfo.InvariantCulture));
 }
@@ -61,12 +48,7 @@ static ChildResult RunChild(string mode, int steps, int batch, int seq)
 static int Child(string mode, int steps, int batch, int seq)
 {
     TorchRuntime.Initialize();
-    var config = new DecoderArgs
-    {
-        ModelType = "llama", VocabSize = 49152, HiddenSize = 576, IntermediateSize = 1536, NumHiddenLayers = 30,
-        NumAttentionHeads = 9, NumKeyValueHeads = 3, HeadDim = 64, MaxPositionEmbeddings = 8192, RmsNormEps = 1e-5,
-        Rope = new RopeArgs(100000, new RopeScaling.None()), TieWordEmbeddings = true,
-    };
+    var config = BenchModels.SmolLM2Shape;
     bool lora = mode.StartsWith("lora", StringComparison.Ordinal);
     var policy = lora ? new LoraPolicy(LoraSettings.Create(8, 16, LoraSettings.AllLinear) with { Dropout = 0.05 }) : null;
     using var model = new CausalLM(config, linears: policy);
@@ -75,7 +57,7 @@ static int Child(string mode, int steps, int batch, int seq)
     model.GradientCheckpointing = mode.EndsWith("+ckpt", StringComparison.Ordinal);
     using var gen = new Generator().manual_seed(3);
     using var ids = randint(0, config.VocabSize, [batch, seq], dtype: ScalarType.Int64, generator: gen);
-    long initKb = ProcStatusKb("VmRSS");
+    long initKb = ProcessMemory.CurrentRssBytes()!.Value / 1024;
 
     var times = new List<double>();
     float firstLoss = float.NaN;
@@ -93,26 +75,11 @@ static int Child(string mode, int steps, int batch, int seq)
         model.zero_grad();
         if (s > 0) times.Add(clock.Elapsed.TotalSeconds); // step 0 is warm-up
     }
-    double median = Median(times);
+    double median = Stats.Median(times);
     times.Sort();
-    Console.WriteLine(string.Join(' ', ProcStatusKb("VmHWM"), initKb, median.ToString("R", CultureInfo.InvariantCulture),
+    Console.WriteLine(string.Join(' ', ProcessMemory.PeakRssBytes()!.Value / 1024, initKb, median.ToString("R", CultureInfo.InvariantCulture),
         times[0].ToString("R", CultureInfo.InvariantCulture), firstLoss.ToString("R", CultureInfo.InvariantCulture)));
     return 0;
-}
-
-static double Median(List<double> xs)
-{
-    var s = xs.Order().ToList();
-    return s.Count % 2 == 1 ? s[s.Count / 2] : (s[s.Count / 2 - 1] + s[s.Count / 2]) / 2;
-}
-
-// A "Name:   123 kB" line of /proc/self/status.
-static long ProcStatusKb(string key)
-{
-    foreach (var line in File.ReadLines("/proc/self/status"))
-        if (line.StartsWith(key + ":", StringComparison.Ordinal))
-            return long.Parse(line[(key.Length + 1)..].Trim().Split(' ')[0]);
-    throw new InvalidDataException($"/proc/self/status: no '{key}' line");
 }
 
 readonly record struct ChildResult(long HwmKb, long InitKb, double Seconds, double Fastest, float Loss);

@@ -4,8 +4,8 @@
 // head weight trainable (full fine-tuning). Each measurement runs in a fresh child process.
 //
 //   dotnet run -c Release --project bench/TuneSharp.Bench.Loss [-- --batch 4 --seq 512 --dtypes fp32,bf16]
-using System.Diagnostics;
 using System.Globalization;
+using TuneSharp.Bench;
 using TuneSharp.Core.Native;
 using TuneSharp.Training.Losses;
 using static TorchSharp.torch;
@@ -30,8 +30,9 @@ if (args.Length > 0 && args[0] == "--child")
     return 0;
 }
 
-int batch = ArgOr("--batch", 4), seq = ArgOr("--seq", 512);
-string[] dtypes = (StringArg("--dtypes") ?? "fp32,bf16").Split(',');
+var cli = new BenchArgs(args);
+int batch = cli.Int("--batch", 4), seq = cli.Int("--seq", 512);
+string[] dtypes = (cli.String("--dtypes") ?? "fp32,bf16").Split(',');
 (string Name, int Vocab, int Hidden)[] heads = [("SmolLM2-135M", 49152, 576), ("Qwen2.5-0.5B", 151936, 896)];
 Console.WriteLine($"B={batch}, T={seq}, every position trained, head trainable; chunk rows {CausalLmLoss.ChunkRowsFor(49152)} (V 49152) / {CausalLmLoss.ChunkRowsFor(151936)} (V 151936); peak RSS growth of forward + backward");
 Console.WriteLine("| head | dtype | full fp32 logits alone | plain loss | chunked loss | saving |");
@@ -47,24 +48,8 @@ return 0;
 
 long Child(string kind, int vocab, int hidden, string dtype)
 {
-    var psi = new ProcessStartInfo(Environment.ProcessPath!) { RedirectStandardOutput = true, UseShellExecute = false };
-    if (Path.GetFileNameWithoutExtension(Environment.ProcessPath!) == "dotnet")
-        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "TuneSharp.Bench.Loss.dll"));
-    foreach (var a in new[] { "--child", kind, vocab.ToString(inv), hidden.ToString(inv), dtype, batch.ToString(inv), seq.ToString(inv) })
-        psi.ArgumentList.Add(a);
-    using var p = Process.Start(psi)!;
-    string output = p.StandardOutput.ReadToEnd();
-    p.WaitForExit();
-    if (p.ExitCode != 0) throw new InvalidOperationException($"child {kind} V={vocab} {dtype} failed with exit code {p.ExitCode}");
-    return long.Parse(output.Trim().Split('\n')[^1], inv);
+    string last = ChildProcess.RunLastLine("--child", kind, vocab.ToString(inv), hidden.ToString(inv), dtype, batch.ToString(inv), seq.ToString(inv));
+    return long.Parse(last, inv);
 }
 
 static string Mib(double bytes) => $"{bytes / 1048576.0:F0} MiB";
-
-int ArgOr(string name, int fallback) => StringArg(name) is { } s ? int.Parse(s, inv) : fallback;
-
-string? StringArg(string name)
-{
-    int i = Array.IndexOf(args, name);
-    return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
-}

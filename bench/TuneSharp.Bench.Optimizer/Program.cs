@@ -6,9 +6,9 @@
 // A child stops early when its RSS passes --max-rss-gib (default 6), so a growing optimizer cannot take the machine down.
 //
 //   dotnet run -c Release --project bench/TuneSharp.Bench.Optimizer [-- --steps 200 --optimizers tunesharp,torchsharp --max-rss-gib 6]
-using System.Diagnostics;
 using System.Globalization;
 using TorchSharp;
+using TuneSharp.Bench;
 using TuneSharp.Core.Native;
 using TuneSharp.Models;
 using TuneSharp.Training.Estimates;
@@ -18,9 +18,10 @@ using static TorchSharp.torch;
 var inv = CultureInfo.InvariantCulture;
 if (args.Length > 0 && args[0] == "--child") return Child(args[1], int.Parse(args[2], inv), double.Parse(args[3], inv));
 
-int steps = ArgOr("--steps", 200);
-double maxRssGib = StringArg("--max-rss-gib") is { } g ? double.Parse(g, inv) : 6;
-string[] optimizers = (StringArg("--optimizers") ?? "tunesharp,torchsharp").Split(',');
+var cli = new BenchArgs(args);
+int steps = cli.Int("--steps", 200);
+double maxRssGib = cli.Double("--max-rss-gib", 6);
+string[] optimizers = (cli.String("--optimizers") ?? "tunesharp,torchsharp").Split(',');
 var results = optimizers.ToDictionary(o => o, o => RunChild(o, steps, maxRssGib));
 
 Console.WriteLine("model: SmolLM2-135M shape (134.5M parameters, fp32, full fine-tuning), random gradients; VmRSS in MiB");
@@ -39,39 +40,15 @@ return 0;
 
 static string Mib(double bytes) => (bytes / 1048576.0).ToString("F0", CultureInfo.InvariantCulture);
 
-int ArgOr(string name, int fallback) => StringArg(name) is { } s ? int.Parse(s, inv) : fallback;
-
-string? StringArg(string name)
-{
-    int i = Array.IndexOf(args, name);
-    return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
-}
-
 // The child prints one RSS figure per line: after init (gradients allocated), then after every step.
-static List<double> RunChild(string optimizer, int steps, double maxRssGib)
-{
-    var psi = new ProcessStartInfo(Environment.ProcessPath!) { RedirectStandardOutput = true, UseShellExecute = false };
-    if (Path.GetFileNameWithoutExtension(Environment.ProcessPath!) == "dotnet")
-        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "TuneSharp.Bench.Optimizer.dll"));
-    foreach (var a in new[] { "--child", optimizer, steps.ToString(CultureInfo.InvariantCulture), maxRssGib.ToString(CultureInfo.InvariantCulture) }) psi.ArgumentList.Add(a);
-    using var p = Process.Start(psi)!;
-    var rss = new List<double>();
-    while (p.StandardOutput.ReadLine() is { } line) rss.Add(double.Parse(line, CultureInfo.InvariantCulture));
-    p.WaitForExit();
-    if (p.ExitCode != 0) throw new InvalidOperationException($"child '{optimizer}' failed with exit code {p.ExitCode}");
-    return rss;
-}
+static List<double> RunChild(string optimizer, int steps, double maxRssGib) =>
+    ChildProcess.Lines("--child", optimizer, steps.ToString(CultureInfo.InvariantCulture), maxRssGib.ToString(CultureInfo.InvariantCulture))
+        .Select(line => double.Parse(line, CultureInfo.InvariantCulture)).ToList();
 
 static int Child(string optimizer, int steps, double maxRssGib)
 {
     TorchRuntime.Initialize();
-    var config = new DecoderArgs
-    {
-        ModelType = "llama", VocabSize = 49152, HiddenSize = 576, IntermediateSize = 1536, NumHiddenLayers = 30,
-        NumAttentionHeads = 9, NumKeyValueHeads = 3, HeadDim = 64, MaxPositionEmbeddings = 8192, RmsNormEps = 1e-5,
-        Rope = new RopeArgs(100000, new RopeScaling.None()), TieWordEmbeddings = true,
-    };
-    using var model = new CausalLM(config);
+    using var model = new CausalLM(BenchModels.SmolLM2Shape);
     ModelInit.Normal(model, 1);
     var named = model.named_parameters().Select(p => new NamedParameter(p.name, p.parameter)).ToList();
     using var gen = new torch.Generator().manual_seed(2);

@@ -9,6 +9,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using TorchSharp;
+using TuneSharp.Bench;
 using TuneSharp.Core.Native;
 using TuneSharp.Core.SafeTensors;
 using TuneSharp.Models;
@@ -31,8 +32,9 @@ var quantBySetting = new Dictionary<string, QuantSettings?>
 
 if (args.Length == 3 && args[0] == "--child") return Child(args[1], args[2]);
 
-int rounds = int.Parse(StringArg("--rounds") ?? "1", inv);
-string[] settings = (StringArg("--settings") ?? string.Join(',', quantBySetting.Keys)).Split(',');
+var cli = new BenchArgs(args);
+int rounds = cli.Int("--rounds", 1);
+string[] settings = (cli.String("--settings") ?? string.Join(',', quantBySetting.Keys)).Split(',');
 foreach (var s in settings)
     if (!quantBySetting.ContainsKey(s))
         throw new ArgumentException($"--settings: unknown setting '{s}' (known: {string.Join(", ", quantBySetting.Keys)})");
@@ -79,12 +81,6 @@ finally
     if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
 }
 
-string? StringArg(string name)
-{
-    int i = Array.IndexOf(args, name);
-    return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
-}
-
 static string Mib(long bytes) => (bytes / (1024.0 * 1024.0)).ToString("F1", CultureInfo.InvariantCulture) + " MiB";
 
 // Per field the largest value over the runs (RSS noise only ever adds).
@@ -114,14 +110,7 @@ static void WriteCheckpoint(string dir)
 
 static ChildResult RunChild(string setting, string dir)
 {
-    var psi = new ProcessStartInfo(Environment.ProcessPath!) { RedirectStandardOutput = true, UseShellExecute = false };
-    if (Path.GetFileNameWithoutExtension(Environment.ProcessPath!) == "dotnet")
-        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "TuneSharp.Bench.Qlora.dll"));
-    foreach (var a in new[] { "--child", setting, dir }) psi.ArgumentList.Add(a);
-    using var p = Process.Start(psi)!;
-    string output = p.StandardOutput.ReadToEnd();
-    p.WaitForExit();
-    if (p.ExitCode != 0) throw new InvalidOperationException($"child '{setting}' failed with exit code {p.ExitCode}: {output}");
+    string output = ChildProcess.Run("--child", setting, dir);
     var f = output.Trim().Split('\n')[^1].Split(' ');
     if (f.Length != 8) throw new InvalidDataException($"child '{setting}': unexpected output '{output.Trim()}'");
     return new ChildResult(long.Parse(f[0], CultureInfo.InvariantCulture), long.Parse(f[1], CultureInfo.InvariantCulture),
