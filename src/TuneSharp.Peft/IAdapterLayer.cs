@@ -22,10 +22,12 @@ public interface IAdapterLayer : IDenseEquivalent
 {
     long InFeatures { get; }
     long OutFeatures { get; }
-    int Rank { get; }
-    double Alpha { get; }
-    double Scaling { get; }
-    double Dropout { get; }
+    /// <summary>Rank, alpha, dropout and scaling flavour the policy chose for this projection.</summary>
+    AdapterSpec Spec { get; }
+    int Rank => Spec.R;
+    double Alpha => Spec.Alpha;
+    double Scaling => Spec.Scaling;
+    double Dropout => Spec.Dropout;
     /// <summary>When false, forward is the base projection alone (DPO reference model).</summary>
     bool Enabled { get; set; }
     Parameter LoraA { get; }

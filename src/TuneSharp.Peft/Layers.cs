@@ -44,10 +44,7 @@ public sealed class LoraLinear : nn.Module<Tensor, Tensor>, IAdapterLayer
 
     public long InFeatures { get; }
     public long OutFeatures { get; }
-    public int Rank => _spec.R;
-    public double Alpha => _spec.Alpha;
-    public double Scaling => _spec.Scaling;
-    public double Dropout => _spec.Dropout;
+    public AdapterSpec Spec => _spec;
     public bool Enabled { get; set; } = true;
     public Parameter Weight => _weight;
     public Parameter LoraA => _loraA.Weight;
@@ -128,10 +125,7 @@ public sealed class QLoraLinear : nn.Module<Tensor, Tensor>, IAdapterLayer, IChe
 
     public long InFeatures { get; }
     public long OutFeatures { get; }
-    public int Rank => _spec.R;
-    public double Alpha => _spec.Alpha;
-    public double Scaling => _spec.Scaling;
-    public double Dropout => _spec.Dropout;
+    public AdapterSpec Spec => _spec;
     public bool Enabled { get; set; } = true;
     public QuantizedWeight Quantized => _quant;
     public Parameter LoraA => _loraA.Weight;
