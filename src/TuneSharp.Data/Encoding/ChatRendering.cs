@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using TuneSharp.Data.Templates;
+using TuneSharp.Tokenizers;
 
 namespace TuneSharp.Data.Encoding;
 
@@ -40,6 +41,21 @@ public sealed class ChatRenderer
         eos = eosToken;
         this.variables = variables;
         EndOfTurn = InferEndOfTurn(isSpecialAt);
+    }
+
+    /// <summary>A renderer whose special tokens are those of <paramref name="tokenizer"/> (BOS/EOS text included).</summary>
+    public static ChatRenderer For(HfTokenizer tokenizer, ChatTemplate template, IReadOnlyDictionary<string, object?>? variables = null) =>
+        new(template, tokenizer.BosToken, tokenizer.EosToken, variables, (text, index) => SpecialTokenAt(tokenizer, text, index));
+
+    /// <summary>The special token (text) of <paramref name="tokenizer"/> that starts at <paramref name="index"/> of
+    /// <paramref name="text"/>, or null.</summary>
+    static string? SpecialTokenAt(HfTokenizer tokenizer, string text, int index)
+    {
+        var enc = tokenizer.EncodeWithOffsets(text, addSpecialTokens: false);
+        for (int t = 0; t < enc.Ids.Length; t++)
+            if (enc.Starts[t] == index && (tokenizer.SpecialTokenIds.Contains(enc.Ids[t]) || enc.Ids[t] == tokenizer.EosTokenId))
+                return text[enc.Starts[t]..enc.Ends[t]];
+        return null;
     }
 
     /// <summary>

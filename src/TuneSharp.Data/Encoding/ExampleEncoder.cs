@@ -24,7 +24,7 @@ public sealed class ExampleEncoder
         Template = template;
         Settings = settings;
         TemplateVariables = templateVariables;
-        renderer = new ChatRenderer(template, tokenizer.BosToken, tokenizer.EosToken, templateVariables, SpecialTokenAt);
+        renderer = ChatRenderer.For(tokenizer, template, templateVariables);
     }
 
     public HfTokenizer Tokenizer { get; }
@@ -171,14 +171,4 @@ public sealed class ExampleEncoder
 
     static TokenizedSample Window(List<int> ids, SourceLocation? source) =>
         new(ids.ToArray(), Enumerable.Repeat(true, ids.Count).ToArray(), source);
-
-    /// <summary>The special token (text) that starts at <paramref name="index"/> of <paramref name="text"/>, or null.</summary>
-    string? SpecialTokenAt(string text, int index)
-    {
-        var enc = Tokenizer.EncodeWithOffsets(text, addSpecialTokens: false);
-        for (int t = 0; t < enc.Ids.Length; t++)
-            if (enc.Starts[t] == index && (Tokenizer.SpecialTokenIds.Contains(enc.Ids[t]) || enc.Ids[t] == Tokenizer.EosTokenId))
-                return text[enc.Starts[t]..enc.Ends[t]];
-        return null;
-    }
 }

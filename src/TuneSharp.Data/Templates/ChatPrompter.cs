@@ -53,36 +53,10 @@ public sealed class ChatPrompter
     }
 
     /// <summary>
-    /// The special token the template writes right after an assistant message (e.g. <c>&lt;|im_end|&gt;</c>,
-    /// <c>&lt;|eot_id|&gt;</c>, <c>&lt;/s&gt;</c>), or null when it writes plain text or the template cannot render a
-    /// one-turn conversation.
+    /// The id of the special token the template writes right after an assistant message (e.g. <c>&lt;|im_end|&gt;</c>,
+    /// <c>&lt;|eot_id|&gt;</c>, <c>&lt;/s&gt;</c>), or null when it writes plain text: the end-of-turn marker the data
+    /// encoder trains (<see cref="Encoding.ChatRenderer.EndOfTurn"/>), so generation stops where training taught it to.
     /// </summary>
-    public static int? FindEndOfTurnTokenId(ChatTemplate template, HfTokenizer tok)
-    {
-        const string marker = "TUNESHARP_END_OF_REPLY_MARKER";
-        string text;
-        try
-        {
-            var messages = new JsonArray
-            {
-                new JsonObject { ["role"] = "user", ["content"] = "hi" },
-                new JsonObject { ["role"] = "assistant", ["content"] = marker },
-            };
-            text = template.Render(messages, bosToken: tok.BosToken, eosToken: tok.EosToken);
-        }
-        catch (Exception e) when (e is not OutOfMemoryException)
-        {
-            return null; // templates may insist on a system message or other shapes; then only EOS ids stop a reply
-        }
-        int at = text.LastIndexOf(marker, StringComparison.Ordinal);
-        if (at < 0) return null;
-        string after = text[(at + marker.Length)..];
-        // The longest special token that the text after the reply starts with.
-        return tok.SpecialTokenIds
-            .Select(id => (Id: id, Text: tok.IdToToken(id)))
-            .Where(t => !string.IsNullOrEmpty(t.Text) && after.StartsWith(t.Text, StringComparison.Ordinal))
-            .OrderByDescending(t => t.Text!.Length)
-            .Select(t => (int?)t.Id)
-            .FirstOrDefault();
-    }
+    public static int? FindEndOfTurnTokenId(ChatTemplate template, HfTokenizer tok) =>
+        Encoding.ChatRenderer.For(tok, template).EndOfTurn is { } marker ? tok.TokenToId(marker) : null;
 }
