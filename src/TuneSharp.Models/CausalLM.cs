@@ -142,9 +142,13 @@ public sealed class CausalLM : nn.Module<Tensor, Tensor>
     /// </summary>
     AttentionKernel KernelFor(KvCache? cache, Tensor? keyPadding, Tensor? segmentIds)
     {
-        if (cache is not null || keyPadding is not null || DType != ScalarType.Float32) return AttentionKernel.Explicit;
+        if (cache is not null || keyPadding is not null || !FusedAttentionFor(DType)) return AttentionKernel.Explicit;
         return segmentIds is null && Args.SlidingWindow is null ? AttentionKernel.FusedCausal : AttentionKernel.Fused;
     }
+
+    /// <summary>Whether a full forward without cache or key padding (training, evaluation) uses the fused kernel in
+    /// <paramref name="dtype"/>: fp32 yes, bf16 no (see <see cref="KernelFor"/>).</summary>
+    public static bool FusedAttentionFor(ScalarType dtype) => dtype == ScalarType.Float32;
 
     /// <summary>hidden [.., hidden] → logits [.., V].</summary>
     public Tensor Logits(Tensor hidden) => nn.functional.linear(hidden, LmHeadWeight);

@@ -100,12 +100,10 @@ public static class MemoryEstimator
     /// <summary>Activation memory: saved per layer, the rest of the model, and the largest transient.</summary>
     public sealed record ActivationBytes(double PerLayerSaved, double OutsideLayers, double Transient, double Total);
 
-    /// <summary>
-    /// True when training at activation dtype <paramref name="e"/> uses libtorch's fused attention
-    /// (<c>CausalLM.KernelFor</c>: fp32 without a cache or key padding, which is how the trainer runs), false for the
-    /// explicit kernel (bf16).
-    /// </summary>
-    public static bool FusedAttention(int e) => e == 4;
+    /// <summary>True when training at activation dtype <paramref name="e"/> (bytes) uses libtorch's fused attention
+    /// (<see cref="CausalLM.FusedAttentionFor"/>; the trainer never passes a cache or key padding).</summary>
+    public static bool FusedAttention(int e) =>
+        CausalLM.FusedAttentionFor(e == 4 ? TorchSharp.torch.ScalarType.Float32 : TorchSharp.torch.ScalarType.BFloat16);
 
     /// <summary>Bytes saved for backward per token and layer (excluding attention scores), for activation dtype <paramref name="e"/>.</summary>
     public static double SavedBytesPerToken(DecoderArgs a, int e)
