@@ -101,6 +101,18 @@ public static class CausalLmLoss
     // Rows with a label: hidden [N, H] (through index_select, so autograd scatters the gradient back) and targets [N].
     static (Tensor Hidden, Tensor Targets, long Count) TrainedRows(Tensor hidden, Tensor weight, Tensor labels)
     {
+        var (rows, targets, _, count) = TrainedRows(hidden, weight, labels, sequenceIndex: null);
+        return (rows, targets, count);
+    }
+
+    /// <summary>
+    /// The labelled rows of a batch: hidden [N, H] (through index_select, so autograd scatters the gradient back),
+    /// targets [N], and each row's sequence slot [N] (from <paramref name="sequenceIndex"/> [B, T], or the batch row).
+    /// Labels outside the vocabulary are an error.
+    /// </summary>
+    internal static (Tensor Hidden, Tensor Targets, Tensor Slots, long Count) TrainedRows(Tensor hidden, Tensor weight, Tensor labels,
+        Tensor? sequenceIndex)
+    {
         CheckShapes(hidden, weight, labels);
         long h = hidden.shape[^1], v = weight.shape[0];
         var flatLabels = labels.reshape(-1);                                   // [B*T]
@@ -114,7 +126,8 @@ public static class CausalLmLoss
                 throw new ArgumentException($"loss: label {(min < 0 ? min : max)} is outside the vocabulary [0, {v}) (and is not {IgnoreIndex})");
         }
         var rows = hidden.reshape(-1, h).index_select(0, index);               // [N, H]
-        return (rows, targets, count);
+        var slots = (sequenceIndex ?? SequenceLogProbs.RowIndex(labels)).reshape(-1).index_select(0, index); // [N]
+        return (rows, targets, slots, count);
     }
 
     static void CheckShapes(Tensor hidden, Tensor weight, Tensor labels)

@@ -33,10 +33,19 @@ public sealed record StepMetrics(
     long TrainedTokens,    // label tokens in this step
     long Tokens,           // real (non-pad) tokens in this step
     double StepSeconds,
-    double TokensPerSecond);
+    double TokensPerSecond)
+{
+    /// <summary>Recipe-specific values by name (e.g. <c>rewards/accuracies</c>, <c>kl</c>), rendered by every observer
+    /// without per-metric code. See <see cref="NamedMetrics"/> for the naming rule.</summary>
+    public IReadOnlyDictionary<string, double> Metrics { get; init; } = NamedMetrics.None;
+}
 
 /// <summary>One evaluation on the validation set.</summary>
-public sealed record EvalMetrics(long Step, double Loss, double Perplexity, double TokenAccuracy, long Tokens, bool IsBest);
+public sealed record EvalMetrics(long Step, double Loss, double Perplexity, double TokenAccuracy, long Tokens, bool IsBest)
+{
+    /// <summary>Recipe-specific evaluation values by name, as <see cref="StepMetrics.Metrics"/>.</summary>
+    public IReadOnlyDictionary<string, double> Metrics { get; init; } = NamedMetrics.None;
+}
 
 /// <summary>The end of a run (completed, stopped early, or interrupted).</summary>
 public sealed record RunSummary

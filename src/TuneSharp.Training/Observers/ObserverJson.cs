@@ -52,6 +52,14 @@ static class ObserverJson
         w.WriteNumber("tokens", m.Tokens);
         Number(w, "step_seconds", m.StepSeconds);
         Number(w, "tokens_per_s", m.TokensPerSecond);
+        Named(w, m.Metrics);
+    }
+
+    /// <summary>Named metrics as top-level fields, in name order so lines are stable.</summary>
+    static void Named(Utf8JsonWriter w, IReadOnlyDictionary<string, double> metrics)
+    {
+        foreach (var (name, value) in metrics.OrderBy(kv => kv.Key, StringComparer.Ordinal))
+            Number(w, NamedMetrics.Check(name), value);
     }
 
     public static void EvalFields(Utf8JsonWriter w, EvalMetrics e)
@@ -62,6 +70,7 @@ static class ObserverJson
         Number(w, "accuracy", e.TokenAccuracy);
         w.WriteNumber("tokens", e.Tokens);
         w.WriteBoolean("is_best", e.IsBest);
+        Named(w, e.Metrics);
     }
 
     public static void SummaryFields(Utf8JsonWriter w, RunSummary s)

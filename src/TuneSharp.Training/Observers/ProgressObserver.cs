@@ -109,8 +109,12 @@ public sealed class ProgressObserver : ITrainingObserver
 
     /// <summary>The plain log line: <c>step 10/200 | epoch 0.25 | loss 2.3412 | lr 1.2e-04 | grad 0.83 | 1234 tok/s | eta 3m12s</c>.</summary>
     public string PlainLine(StepMetrics m) =>
-        $"{StepOfTotal(m.Step)} | epoch {Fmt.Fixed(m.Epoch, "0.00")} | loss {Fmt.Loss(m.Loss)} | lr {Fmt.Lr(m.LearningRate)} | "
+        $"{StepOfTotal(m.Step)} | epoch {Fmt.Fixed(m.Epoch, "0.00")} | loss {Fmt.Loss(m.Loss)}{Named(m.Metrics)} | lr {Fmt.Lr(m.LearningRate)} | "
         + $"grad {Fmt.Fixed(m.GradNorm, "0.00")} | {Fmt.Fixed(m.TokensPerSecond, "0")} tok/s | eta {(Eta(m.Step) is { } e ? Fmt.Duration(e) : "?")}";
+
+    /// <summary>Named metrics in name order: <c> | rewards/accuracies 0.7500 | kl 0.0123</c>.</summary>
+    static string Named(IReadOnlyDictionary<string, double> metrics) =>
+        string.Concat(metrics.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => $" | {kv.Key} {Fmt.Loss(kv.Value)}"));
 
     /// <summary>The live line: a bar, then the same fields as the plain line plus the elapsed time.</summary>
     public string LiveLine(StepMetrics m)
@@ -130,7 +134,7 @@ public sealed class ProgressObserver : ITrainingObserver
     /// <summary><c>eval step 50 | loss 2.1034 | ppl 8.19 | acc 45.20% | 12,345 tokens | best</c>.</summary>
     public static string EvalLine(EvalMetrics e) =>
         $"eval step {e.Step} | loss {Fmt.Loss(e.Loss)} | ppl {Fmt.Fixed(e.Perplexity, "0.00")} | "
-        + $"acc {Fmt.Fixed(100 * e.TokenAccuracy, "0.00")}% | {Fmt.Count(e.Tokens)} tokens{(e.IsBest ? " | best" : "")}";
+        + $"acc {Fmt.Fixed(100 * e.TokenAccuracy, "0.00")}%{Named(e.Metrics)} | {Fmt.Count(e.Tokens)} tokens{(e.IsBest ? " | best" : "")}";
 
     public void OnCheckpoint(long step, string path)
     {

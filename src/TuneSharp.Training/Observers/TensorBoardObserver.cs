@@ -4,23 +4,19 @@ namespace TuneSharp.Training.Observers;
 
 /// <summary>
 /// Scalars for TensorBoard through TorchSharp's <c>SummaryWriter</c> (one event file in <c>dir</c>): train/loss,
-/// train/lr, train/grad_norm, train/tokens_per_s per step; eval/loss, eval/ppl, eval/accuracy per evaluation.
-/// Each event is appended and the file closed at once, so a killed run keeps its events.
+/// train/lr, train/grad_norm, train/tokens_per_s and train/{name} for each named metric per step; eval/loss, eval/ppl,
+/// eval/accuracy and eval/{name} per evaluation.
+/// Each event is appended and the file closed at once, so a killed run keeps its events. The event file is created when
+/// the run starts, not before: a run refused at start-up leaves no file behind.
 /// </summary>
-public sealed class TensorBoardObserver : ITrainingObserver
+public sealed class TensorBoardObserver(string dir, TimeProvider? clock = null) : ITrainingObserver
 {
-    readonly TorchSharp.Modules.SummaryWriter _writer;
-    readonly TimeProvider _clock;
+    readonly TimeProvider _clock = clock ?? TimeProvider.System;
+    TorchSharp.Modules.SummaryWriter? _writer;
 
-    public TensorBoardObserver(string dir, TimeProvider? clock = null)
-    {
-        _clock = clock ?? TimeProvider.System;
-        _writer = torch.utils.tensorboard.SummaryWriter(dir);
-    }
+    public string LogDir => dir;
 
-    public string LogDir => _writer.LogDir;
-
-    public void OnStart(RunInfo info) { }
+    public void OnStart(RunInfo info) => _writer ??= torch.utils.tensorboard.SummaryWriter(dir);
 
     public void OnStep(StepMetrics m)
     {
@@ -28,6 +24,7 @@ public sealed class TensorBoardObserver : ITrainingObserver
         Scalar("train/lr", m.LearningRate, m.Step);
         Scalar("train/grad_norm", m.GradNorm, m.Step);
         Scalar("train/tokens_per_s", m.TokensPerSecond, m.Step);
+        foreach (var (name, value) in m.Metrics) Scalar($"train/{name}", value, m.Step);
     }
 
     public void OnEval(EvalMetrics e)
@@ -35,6 +32,7 @@ public sealed class TensorBoardObserver : ITrainingObserver
         Scalar("eval/loss", e.Loss, e.Step);
         Scalar("eval/ppl", e.Perplexity, e.Step);
         Scalar("eval/accuracy", e.TokenAccuracy, e.Step);
+        foreach (var (name, value) in e.Metrics) Scalar($"eval/{name}", value, e.Step);
     }
 
     public void OnCheckpoint(long step, string path) { }
@@ -44,7 +42,8 @@ public sealed class TensorBoardObserver : ITrainingObserver
     {
         if (step > int.MaxValue) throw new ArgumentOutOfRangeException(nameof(step), $"tensorboard: step {step} exceeds the writer's int32 range");
         // TorchSharp 0.107 takes the wall time as whole Unix seconds.
-        _writer.add_scalar(tag, (float)value, (int)step, _clock.GetUtcNow().ToUnixTimeSeconds());
+        var writer = _writer ?? throw new InvalidOperationException($"{dir}: tensorboard event '{tag}' before OnStart");
+        writer.add_scalar(tag, (float)value, (int)step, _clock.GetUtcNow().ToUnixTimeSeconds());
     }
 
     public void Dispose() { }

@@ -16,7 +16,7 @@ public sealed class TensorBoardObserverTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    sealed record Scalar(long Step, string Tag, float Value);
+    internal sealed record Scalar(long Step, string Tag, float Value);
 
     [Fact]
     public void EventFile_HoldsOurScalarTags_WithValuesRoundTrippingAsFloat32()
@@ -51,7 +51,7 @@ public sealed class TensorBoardObserverTests : IDisposable
         Assert.All(wallTimes, t => Assert.Equal(clock.Start.ToUnixTimeSeconds(), t));
     }
 
-    static (List<Scalar> Scalars, List<double> WallTimes) ReadScalars(byte[] bytes)
+    internal static (List<Scalar> Scalars, List<double> WallTimes) ReadScalars(byte[] bytes)
     {
         var scalars = new List<Scalar>();
         var walls = new List<double>();
