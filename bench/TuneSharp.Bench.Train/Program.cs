@@ -1,4 +1,4 @@
-// Side-by-side training benchmark: TuneSharp's real trainer (TrainRecipe.RunAsync) against a PyTorch eager baseline that
+// Side-by-side training benchmark: TuneSharp's real trainer (TrainRun.RunAsync) against a PyTorch eager baseline that
 // trains like the Hugging Face Trainer + PEFT (bench/pytorch/hf_like_train.py), on the same random-weight model and the
 // same padded GSM8K micro-batches. See docs/performance.md; run it with bench/perf/run.sh.
 //

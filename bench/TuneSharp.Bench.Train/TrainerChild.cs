@@ -7,7 +7,7 @@ using static TorchSharp.torch;
 
 namespace TuneSharp.Bench.Train;
 
-/// <summary>One TuneSharp run in a fresh process: the real trainer (<see cref="TrainRecipe.RunAsync"/>) on the row's config.</summary>
+/// <summary>One TuneSharp run in a fresh process: the real trainer (<see cref="TrainRun.RunAsync"/>) on the row's config.</summary>
 public static class TrainerChild
 {
     /// <summary>Per-step wall time and loss from <see cref="StepMetrics"/>, RSS read right after each step.</summary>
@@ -20,7 +20,7 @@ public static class TrainerChild
     {
         var cfg = ConfigLoader.Load(configPath, [$"output.dir={outputDir}"]);
         var recorder = new Recorder();
-        await TrainRecipe.RunAsync(cfg, new TrainRunOptions
+        await TrainRun.RunAsync(cfg, new TrainRunOptions
         {
             ResolvedYaml = ConfigLoader.ToYaml(cfg),
             Observers = [recorder],

@@ -77,10 +77,7 @@ public static class ExportCommand
             using var _ = merged;
             if (type != torch.ScalarType.Float32) merged.Model.to(type); // in place
             string outDir = Path.GetFullPath(parse.GetValue(output)!);
-            FinalOutputs.SaveFullModel(outDir, new TrainableModel
-            {
-                Model = merged.Model, Tokenizer = HfTokenizer.Load(baseDir), Directory = baseDir, DType = type,
-            });
+            FinalOutputs.SaveFullModel(outDir, merged.Model, baseDir);
             stdout.WriteLine($"wrote {outDir}");
             return 0;
         });

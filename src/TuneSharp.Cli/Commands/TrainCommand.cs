@@ -36,7 +36,7 @@ public static class TrainCommand
             }
             using var stop = new StopSignal();
             var observers = ObserverFactory.Create(cfg.Logging, Path.GetFullPath(cfg.Output.Dir), stdout);
-            var summary = await TrainRecipe.RunAsync(cfg, new TrainRunOptions
+            var summary = await TrainRun.RunAsync(cfg, new TrainRunOptions
             {
                 ResolvedYaml = ConfigLoader.ToYaml(cfg),
                 ForceResume = parse.GetValue(resume),

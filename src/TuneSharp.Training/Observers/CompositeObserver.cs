@@ -24,6 +24,7 @@ public sealed class CompositeObserver : ITrainingObserver
     public void OnStep(StepMetrics metrics) => Each(nameof(OnStep), o => o.OnStep(metrics));
     public void OnEval(EvalMetrics metrics) => Each(nameof(OnEval), o => o.OnEval(metrics));
     public void OnCheckpoint(long step, string path) => Each(nameof(OnCheckpoint), o => o.OnCheckpoint(step, path));
+    public void OnSamples(SampleSet samples) => Each(nameof(OnSamples), o => o.OnSamples(samples));
     public void OnEnd(RunSummary summary) => Each(nameof(OnEnd), o => o.OnEnd(summary));
 
     void Each(string eventName, Action<ITrainingObserver> action)

@@ -47,6 +47,9 @@ public sealed record EvalMetrics(long Step, double Loss, double Perplexity, doub
     public IReadOnlyDictionary<string, double> Metrics { get; init; } = NamedMetrics.None;
 }
 
+/// <summary>Generated answers to the configured sample prompts at a step (0 = before training).</summary>
+public sealed record SampleSet(long Step, IReadOnlyList<(string Prompt, string Answer)> Samples);
+
 /// <summary>The end of a run (completed, stopped early, or interrupted).</summary>
 public sealed record RunSummary
 {
@@ -76,5 +79,7 @@ public interface ITrainingObserver : IDisposable
     void OnStep(StepMetrics metrics);
     void OnEval(EvalMetrics metrics);
     void OnCheckpoint(long step, string path);
+    /// <summary>Sample answers, before training (step 0) and at the end; observers that do not show them ignore it.</summary>
+    void OnSamples(SampleSet samples) { }
     void OnEnd(RunSummary summary);
 }

@@ -6,7 +6,7 @@ namespace TuneSharp.Training.Observers;
 
 /// <summary>
 /// Appends one JSON object per event to a JSONL file (<c>{"type":"step","step":10,...}</c>; types start, step, eval,
-/// checkpoint, end), flushed after every line so a killed run keeps every completed step. On start the file is made
+/// samples, checkpoint, end), flushed after every line so a killed run keeps every completed step. On start the file is made
 /// consistent with the run: a fresh run (start step 0) truncates it; a resumed run keeps only lines whose step is at
 /// most <see cref="RunInfo.StartStep"/> (and drops a torn last line), so replayed steps are never duplicated.
 /// </summary>
@@ -63,6 +63,20 @@ public sealed class JsonlMetricsObserver : ITrainingObserver
     {
         w.WriteNumber("step", step);
         w.WriteString("path", path);
+    });
+
+    public void OnSamples(SampleSet samples) => Write("samples", w =>
+    {
+        w.WriteNumber("step", samples.Step);
+        w.WriteStartArray("samples");
+        foreach (var (prompt, answer) in samples.Samples)
+        {
+            w.WriteStartObject();
+            w.WriteString("prompt", prompt);
+            w.WriteString("answer", answer);
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
     });
 
     public void OnEnd(RunSummary summary) => Write("end", w =>

@@ -131,10 +131,19 @@ public sealed class ProgressObserver : ITrainingObserver
         WriteLines([EvalLine(e)]);
     }
 
-    /// <summary><c>eval step 50 | loss 2.1034 | ppl 8.19 | acc 45.20% | 12,345 tokens | best</c>.</summary>
+    /// <summary><c>eval step 50 | loss 2.1034 | ppl 8.19 | acc 45.20% | 12,345 tokens | best</c>; step 0 is the baseline
+    /// before training (<c>eval before training | loss ...</c>).</summary>
     public static string EvalLine(EvalMetrics e) =>
-        $"eval step {e.Step} | loss {Fmt.Loss(e.Loss)} | ppl {Fmt.Fixed(e.Perplexity, "0.00")} | "
+        $"eval {(e.Step == 0 ? "before training" : $"step {e.Step}")} | loss {Fmt.Loss(e.Loss)} | ppl {Fmt.Fixed(e.Perplexity, "0.00")} | "
         + $"acc {Fmt.Fixed(100 * e.TokenAccuracy, "0.00")}%{Named(e.Metrics)} | {Fmt.Count(e.Tokens)} tokens{(e.IsBest ? " | best" : "")}";
+
+    /// <summary>Sample answers as they are generated: before training (step 0) and at the end.</summary>
+    public void OnSamples(SampleSet set)
+    {
+        if (Mode == ProgressMode.None) return;
+        string when = set.Step == 0 ? "before training" : $"at step {set.Step}";
+        WriteLines([.. set.Samples.SelectMany(s => new[] { $"sample {when}: {OneLine(s.Prompt)}", $"  -> {OneLine(s.Answer)}" })]);
+    }
 
     public void OnCheckpoint(long step, string path)
     {

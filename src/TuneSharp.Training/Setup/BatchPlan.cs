@@ -28,6 +28,26 @@ public sealed class BatchPlan
         StepsPerEpoch = (BatchesPerEpoch + gradAccum - 1) / gradAccum;
     }
 
+    /// <summary>The plan of a next-token run: micro-batches of <c>train.micro_batch_size</c> samples (or packed rows),
+    /// <c>train.grad_accum</c> of them per optimizer step.</summary>
+    public static BatchPlan For(Config.TrainConfig cfg, IReadOnlyList<TokenizedSample> samples, int padId)
+    {
+        if (samples.Count < cfg.Train.MicroBatchSize && !cfg.Data.Packing)
+            throw new ArgumentException($"train.micro_batch_size ({cfg.Train.MicroBatchSize}) is larger than the training set " +
+                                        $"({samples.Count} samples after tokenization)");
+        return new BatchPlan(samples, cfg.Train.MicroBatchSize, cfg.Train.GradAccum, cfg.Data.Packing, cfg.Data.MaxSeqLen,
+            padId, cfg.Train.Seed, cfg.Data.Shuffle);
+    }
+
+    /// <summary>Optimizer steps of the run: <c>train.max_steps</c>, else the steps of <c>train.epochs</c> epochs.</summary>
+    public long TotalSteps(Config.TrainSection train) => train.MaxSteps ?? (long)Math.Ceiling(train.Epochs!.Value * StepsPerEpoch);
+
+    /// <summary>Epochs (started) that <paramref name="totalSteps"/> steps run through.</summary>
+    public int EpochsFor(long totalSteps) => (int)Math.Ceiling((double)totalSteps / StepsPerEpoch);
+
+    /// <summary>Tokens, padding included, that <paramref name="steps"/> steps put through the model (epoch 0's batches as the sample).</summary>
+    public double PaddedTokens(long steps) => EpochBatches(0).Sum(b => (double)b.Rows * b.Length) * steps / StepsPerEpoch;
+
     public int BatchesPerEpoch { get; }
     public int StepsPerEpoch { get; }
 

@@ -17,7 +17,18 @@ public sealed record PreparedData(
     ChatTemplate Template,
     string TemplateName,
     int DuplicatesRemoved,
-    IReadOnlyList<string> Notes);
+    IReadOnlyList<string> Notes)
+{
+    /// <summary>The chat template conversations are rendered with; null for pretraining (raw text, no template).</summary>
+    public ChatTemplate? ChatTemplate => IsRawText ? null : Template;
+
+    /// <summary>True for pretraining windows of raw text.</summary>
+    public bool IsRawText { get; init; }
+
+    /// <summary>SHA-256 over the data files, tokenizer, template and data settings (the tokenized cache key); empty when
+    /// prepared without the cache.</summary>
+    public string Fingerprint { get; init; } = "";
+}
 
 /// <summary>Thrown when the datasets have problems; the message lists them with file:line and codes.</summary>
 public sealed class DataValidationException(string message) : Exception(message);
@@ -40,7 +51,7 @@ public static class DataSetup
     /// </summary>
     public static PreparedData Prepare(TrainConfig cfg, HfTokenizer tokenizer, string tokenizerDirectory, string? cacheDirectory = null)
     {
-        var (template, templateName, notes) = ResolveTemplate(cfg.Data.Template, tokenizer);
+        var (template, templateName, notes) = ResolveTemplate(cfg, tokenizer);
         var settings = new EncodingSettings(cfg.Data.MaxSeqLen, cfg.Data.TrainOn, cfg.Data.Truncation);
         var files = cfg.Data.Datasets.Select(d => d.Path).Append(cfg.Data.ValPath).OfType<string>()
             .SelectMany<string, string>(p => Directory.Exists(p) ? Directory.EnumerateFiles(p, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal) : new[] { p });
@@ -57,8 +68,9 @@ public static class DataSetup
         string trainKey = SubKey(key, "train"), valKey = SubKey(key, "validation");
         if (cache.TryLoad(trainKey, out var train) && cache.TryLoad(valKey, out var val))
             return new PreparedData(train!.Samples, val!.Samples, train.Stats, template, templateName, 0,
-                [.. notes, $"tokenized data loaded from the cache ({cache.PathOf(trainKey)})"]);
-        var prepared = Prepare(cfg, tokenizer);
+                [.. notes, $"tokenized data loaded from the cache ({cache.PathOf(trainKey)})"])
+            { Fingerprint = key, IsRawText = cfg.Method.Stage == Stage.Pretrain };
+        var prepared = Prepare(cfg, tokenizer) with { Fingerprint = key };
         try
         {
             cache.Save(trainKey, new EncodedDataset(prepared.Train, prepared.Stats));
@@ -93,7 +105,7 @@ public static class DataSetup
         var train = data.MaxSamples is { } max ? mixed.Train.Take(max).ToList() : mixed.Train;
         if (train.Count == 0) throw new ArgumentException("the training datasets contain no examples");
 
-        var (template, templateName, notes) = ResolveTemplate(data.Template, tokenizer);
+        var (template, templateName, notes) = ResolveTemplate(cfg, tokenizer);
         var encoder = new ExampleEncoder(tokenizer, template, new EncodingSettings(data.MaxSeqLen, data.TrainOn, data.Truncation));
         var stats = new EncodingStats();
         var trainSamples = Encode(cfg.Method.Stage, train, encoder, stats);
@@ -103,7 +115,10 @@ public static class DataSetup
         if (stats.Truncated > 0) notes.Add($"{stats.Truncated} example(s) truncated to max_seq_len {data.MaxSeqLen}");
         if (stats.Dropped > 0) notes.Add($"{stats.Dropped} example(s) longer than max_seq_len {data.MaxSeqLen} dropped");
         if (mixed.DuplicatesRemoved > 0) notes.Add($"{mixed.DuplicatesRemoved} exact duplicate example(s) removed");
-        return new PreparedData(trainSamples, valSamples, stats, template, templateName, mixed.DuplicatesRemoved, notes);
+        return new PreparedData(trainSamples, valSamples, stats, template, templateName, mixed.DuplicatesRemoved, notes)
+        {
+            IsRawText = cfg.Method.Stage == Stage.Pretrain,
+        };
     }
 
     static List<TokenizedSample> Encode(Stage stage, IReadOnlyList<Example> examples, ExampleEncoder encoder, EncodingStats stats)
@@ -129,6 +144,10 @@ public static class DataSetup
             throw new DataValidationException($"{problems.Count} example(s) could not be encoded:\n  " + string.Join("\n  ", problems.Take(20)));
         return samples;
     }
+
+    /// <summary>Pretraining renders no conversations: the encoder gets the plain template and no note is printed.</summary>
+    static (ChatTemplate Template, string Name, List<string> Notes) ResolveTemplate(TrainConfig cfg, HfTokenizer tokenizer) =>
+        cfg.Method.Stage == Stage.Pretrain ? (ChatTemplate.BuiltIn("plain"), "none (raw text)", []) : ResolveTemplate(cfg.Data.Template, tokenizer);
 
     /// <summary>`auto` = the model's own chat_template, falling back to ChatML for models without one.</summary>
     static (ChatTemplate Template, string Name, List<string> Notes) ResolveTemplate(TemplateSpec spec, HfTokenizer tokenizer)

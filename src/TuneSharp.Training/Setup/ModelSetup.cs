@@ -22,6 +22,11 @@ public sealed class TrainableModel : IDisposable
     public IReadOnlyList<NamedParameter> Trainable =>
         [.. Model.named_parameters().Where(p => p.parameter.requires_grad).Select(p => new NamedParameter(p.name, p.parameter))];
 
+    public long TrainableParameterCount => Trainable.Sum(p => p.Parameter.numel());
+
+    /// <summary>Where the weights live; batches are created there.</summary>
+    public Device Device => Model.LmHeadWeight.device;
+
     public long TotalParameters => Model.parameters().Sum(p => p.numel()) + QuantizedParameters;
 
     long QuantizedParameters => Policy?.Settings.Quant is null ? 0 : Model.QuantizedMemory().Bf16Bytes / 2;

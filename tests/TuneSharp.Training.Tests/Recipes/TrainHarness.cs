@@ -70,10 +70,14 @@ public sealed class TrainHarness : IDisposable
         {extra}
         """;
 
-    public RunSummary Run(TrainConfig cfg, params ITrainingObserver[] observers) =>
-        TrainRecipe.RunAsync(cfg, new TrainRunOptions
+    public RunSummary Run(TrainConfig cfg, params ITrainingObserver[] observers) => Run(cfg, resume: false, observers);
+
+    /// <summary>A run; <paramref name="resume"/> is the CLI's --resume.</summary>
+    public RunSummary Run(TrainConfig cfg, bool resume, params ITrainingObserver[] observers) =>
+        TrainRun.RunAsync(cfg, new TrainRunOptions
         {
             ResolvedYaml = ConfigLoader.ToYaml(cfg),
+            ForceResume = resume,
             Observers = observers.Length > 0 ? observers : ObserverFactory.Create(cfg.Logging, Path.GetFullPath(cfg.Output.Dir), TextWriter.Null),
         }).GetAwaiter().GetResult();
 

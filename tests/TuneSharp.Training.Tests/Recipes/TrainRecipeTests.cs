@@ -131,7 +131,7 @@ public class TrainRecipeTests
         var firstHalf = h.Config(yaml, "train.max_steps=3", $"output.dir={Path.Combine(h.Dir, "b")}");
         h.Run(firstHalf);
         var resumed = h.Config(yaml, "train.max_steps=6", $"output.dir={Path.Combine(h.Dir, "b")}");
-        h.Run(resumed);
+        h.Run(resumed, resume: true); // a longer run continues only when asked (--resume)
         var actual = TrainHarness.StepLosses(resumed.Output.Dir);
         Assert.Equal(expected.Count, actual.Count);
         for (int i = 0; i < expected.Count; i++) Assert.Equal(expected[i], actual[i], 1e-6);

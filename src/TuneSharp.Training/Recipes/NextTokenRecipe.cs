@@ -1,0 +1,133 @@
+using System.Diagnostics;
+using TuneSharp.Core.Hub;
+using TuneSharp.Data.Batching;
+using TuneSharp.Training.Checkpoints;
+using TuneSharp.Training.Config;
+using TuneSharp.Training.Estimates;
+using TuneSharp.Training.Loop;
+using TuneSharp.Training.Losses;
+using TuneSharp.Training.Observers;
+using TuneSharp.Training.Outputs;
+using TuneSharp.Training.Report;
+using TuneSharp.Training.Runtime;
+using TuneSharp.Training.Setup;
+using static TorchSharp.torch;
+
+namespace TuneSharp.Training.Recipes;
+
+/// <summary>
+/// Next-token training, for supervised fine-tuning on conversations (<c>method.stage: sft</c>) and continued
+/// pretraining on raw text (<c>pretrain</c>), with every method (full, freeze, LoRA, DoRA, QLoRA). The loss of a step is
+/// the sum over its trained tokens divided by the trained tokens of the whole step (docs/training-math.md).
+/// </summary>
+public static class NextTokenRecipe
+{
+    public static async Task<RunSummary> RunAsync(TrainConfig cfg, RunContext run, CancellationToken ct)
+    {
+        long? runtimeBytes = ProcessMemory.CurrentRssBytes(); // the process before any model: the estimate's baseline
+        var clock = Stopwatch.StartNew();
+
+        // ---- build: model, data, batches, optimizer and schedule, cadence
+        manual_seed(cfg.Train.Seed);
+        string modelDir = await ModelLocator.ResolveAsync(cfg.Model.Path, progress: run.Options.DownloadProgress, ct: ct);
+        using var model = ModelSetup.Build(cfg, modelDir, ModelSetup.ResolveDType(cfg.Model.DType));
+        model.Model.GradientCheckpointing = cfg.Train.GradCheckpointing;
+        ct.ThrowIfCancellationRequested();
+        var data = DataSetup.Prepare(cfg, model.Tokenizer, modelDir);
+        ct.ThrowIfCancellationRequested();
+        int padId = model.Tokenizer.PadTokenId ?? model.Tokenizer.EosTokenId ?? 0; // labels, not ids, decide the loss
+        var plan = BatchPlan.For(cfg, data.Train, padId);
+        var heldOut = new HeldOutLoss(BatchPlan.Evaluation(data.Validation, cfg.Train.MicroBatchSize, padId), cfg.Eval.MaxBatches);
+        long totalSteps = plan.TotalSteps(cfg.Train);
+        using var optimizer = OptimizerSetup.Build(cfg, model);
+        var driver = new StepDriver(model.Trainable, optimizer, OptimizerSetup.Schedule(cfg.Schedule), cfg.Optimizer.Lr,
+            cfg.Train.MaxGradNorm, totalSteps);
+        var cadence = new RunCadence(cfg.Eval, cfg.Output, totalSteps, heldOut.HasData);
+
+        // ---- resume: only the same run, from the newest checkpoint that verifies
+        var identity = new RunIdentity(RunIdentity.FlattenConfig(run.Options.ResolvedYaml), RunIdentity.ModelFingerprintOf(modelDir), data.Fingerprint);
+        var resume = run.Directory.Accept(identity, run.Options.ResolvedYaml, cfg.Output.Resume, run.Options.ForceResume, run.Log);
+        var state = resume is null ? TrainerState.Start : CheckpointStore.Load(resume.Path, model, optimizer);
+        if (resume is not null) run.Log.WriteLine($"resuming from {resume.Path} (step {state.Step})");
+
+        var estimate = RunEstimates.For(cfg, model, runtimeBytes, plan.PaddedTokens(totalSteps - state.Step));
+        run.Observers.OnStart(new RunInfo
+        {
+            OutputDir = run.Directory.Path,
+            ModelName = cfg.Model.Path,
+            Method = $"{ConfigNames.Of(cfg.Method.Stage)} {ConfigNames.Of(cfg.Method.Type)}",
+            TotalParameters = model.TotalParameters,
+            TrainableParameters = model.TrainableParameterCount,
+            TotalSteps = totalSteps,
+            Epochs = plan.EpochsFor(totalSteps),
+            StartStep = state.Step,
+            TrainExamples = data.Train.Count,
+            ValidationExamples = data.Validation.Count,
+            TrainedTokensPerEpoch = data.Train.Sum(s => (long)s.TrainedCount),
+            TokensPerEpoch = data.Train.Sum(s => (long)s.Length),
+            EstimatedPeakMemoryBytes = estimate.Memory.Total,
+            EstimatedSeconds = estimate.Time.Seconds,
+            Notes = [$"template: {data.TemplateName}", $"dtype: {model.DType}", .. estimate.Describe(), .. data.Notes],
+        });
+
+        // ---- before: held-out loss and samples of the untouched model (a fresh run only)
+        var report = new RunReport(run.Observers, new SamplePrompts(cfg.Eval.Samples, data.ChatTemplate), estimate.Memory.Total, estimate.Time.Seconds);
+        if (resume is null) state = report.Before(state, model, () => Evaluate(model, heldOut, 0, best: false));
+        else CheckpointStore.RestoreRng(resume.Path); // last: nothing after it may draw from the training RNG
+
+        // ---- the loop: one optimizer step per iteration
+        model.Model.train();
+        var status = RunStatus.Completed;
+        double? lastLoss = null;
+        EvalMetrics? lastEval = null;
+        double elapsedBefore = state.ElapsedSeconds;
+        while (state.Step < totalSteps && status == RunStatus.Completed)
+        {
+            ct.ThrowIfCancellationRequested();
+            var stepClock = Stopwatch.StartNew();
+            var batches = plan.StepBatches(state.Step);
+            var result = driver.Step(state.Step, batches, b => b.TrainedTokens, b => NextTokenLoss(model, b));
+
+            long step = state.Step + 1;
+            long tokens = batches.Sum(b => (long)b.RealTokens);
+            double seconds = stepClock.Elapsed.TotalSeconds;
+            lastLoss = result.Loss;
+            state = state with { Step = step, TrainedTokens = state.TrainedTokens + result.Units, ElapsedSeconds = elapsedBefore + clock.Elapsed.TotalSeconds };
+            run.Observers.OnStep(new StepMetrics(step, plan.EpochOf(step), result.Loss, result.LearningRate, result.GradNorm,
+                result.Units, tokens, seconds, tokens / Math.Max(seconds, 1e-9)) { Metrics = result.Metrics });
+
+            if (cadence.EvalDue(step))
+            {
+                var score = heldOut.Evaluate(model.Model);
+                (state, bool best) = cadence.RecordEval(state, step, score.Loss);
+                lastEval = new EvalMetrics(step, score.Loss, score.Perplexity, score.Accuracy, score.Tokens, best);
+                run.Observers.OnEval(lastEval);
+            }
+            status = cadence.StatusAfter(state, run.StopRequested);
+            if (cadence.CheckpointDue(step, status))
+                run.Observers.OnCheckpoint(step, CheckpointStore.Save(run.Directory.Path, model, optimizer, state, run.Options.ResolvedYaml,
+                    identity, cfg.Output.KeepLast, state.BestStep));
+        }
+
+        // ---- after: outputs, held-out loss and samples of the trained model
+        model.Model.eval();
+        if (status != RunStatus.Interrupted) run.Log.WriteLine($"saved {FinalOutputs.Save(run.Directory.Path, model, cfg)}");
+        return report.Finish(status, state, lastLoss, clock.Elapsed.TotalSeconds, model,
+            () => lastEval?.Step == state.Step ? lastEval : Evaluate(model, heldOut, state.Step, best: false));
+    }
+
+    /// <summary>Forward of one micro-batch: the summed next-token loss over its trained tokens.</summary>
+    static MicroLoss NextTokenLoss(TrainableModel model, TrainBatch b)
+    {
+        var t = BatchTensors.Of(b, model.Device);
+        var hidden = model.Model.Hidden(t.Ids, t.Positions, segmentIds: t.Segments);
+        return new MicroLoss(CausalLmLoss.Compute(hidden, model.Model.LmHeadWeight, t.Labels).SumLoss);
+    }
+
+    static EvalMetrics? Evaluate(TrainableModel model, HeldOutLoss heldOut, long step, bool best)
+    {
+        if (!heldOut.HasData) return null;
+        var s = heldOut.Evaluate(model.Model);
+        return new EvalMetrics(step, s.Loss, s.Perplexity, s.Accuracy, s.Tokens, best);
+    }
+}
