@@ -36,6 +36,7 @@ public class TrainCommandTests : IDisposable
               type: lora
               lora:
                 r: 4
+                dropout: 0.1
                 targets: all-linear
             data:
               datasets: [{data}]
@@ -125,7 +126,7 @@ public class TrainCommandTests : IDisposable
         var expected = Losses(Path.Combine(_dir, "reference"));
         Assert.Equal(16, expected.Count);
 
-        // Same run, SIGKILLed once it has logged step 7, then started again (auto-resume from the last checkpoint).
+        // Same run (LoRA dropout 0.1: resume must continue the dropout masks too), SIGKILLed once it has logged step 7, then started again (auto-resume from the last checkpoint).
         string cfg = WriteConfig("killed", 16, 2);
         using (var run = CliRunner.Start(null, "train", cfg))
         {

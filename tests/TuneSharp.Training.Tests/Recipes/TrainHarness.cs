@@ -4,6 +4,7 @@ using TuneSharp.Testing;
 using TuneSharp.Training.Config;
 using TuneSharp.Training.Observers;
 using TuneSharp.Training.Recipes;
+using TuneSharp.Training.Runtime;
 using static TorchSharp.torch;
 
 namespace TuneSharp.Training.Tests.Recipes;
@@ -35,6 +36,17 @@ public sealed class TrainHarness : IDisposable
         });
         string path = Path.Combine(Dir, name);
         File.WriteAllLines(path, lines);
+        return path;
+    }
+
+    /// <summary>A raw-text corpus of about <paramref name="chars"/> characters (for pretraining).</summary>
+    public string WriteText(int chars, string name = "corpus.txt")
+    {
+        var sb = new System.Text.StringBuilder();
+        for (int i = 0; sb.Length < chars; i++)
+            sb.Append($"Once upon a time there was a little {(i % 2 == 0 ? "cat" : "dog")} called number {i}. It liked to play in the sun. ");
+        string path = Path.Combine(Dir, name);
+        File.WriteAllText(path, sb.ToString());
         return path;
     }
 
@@ -80,6 +92,23 @@ public sealed class TrainHarness : IDisposable
             ForceResume = resume,
             Observers = observers.Length > 0 ? observers : ObserverFactory.Create(cfg.Logging, Path.GetFullPath(cfg.Output.Dir), TextWriter.Null),
         }).GetAwaiter().GetResult();
+
+    /// <summary>A run with the config's own observers (metrics.jsonl, summary), stopped gracefully after step
+    /// <paramref name="stopAt"/> when given; <paramref name="log"/> receives the resume/warning lines.</summary>
+    public RunSummary RunLogged(TrainConfig cfg, bool resume = false, long? stopAt = null, TextWriter? log = null)
+    {
+        using var stop = new StopSignal();
+        var observers = ObserverFactory.Create(cfg.Logging, Path.GetFullPath(cfg.Output.Dir), TextWriter.Null).ToList();
+        if (stopAt is { } s) observers.Add(new StopAtStep(stop, s));
+        return TrainRun.RunAsync(cfg, new TrainRunOptions
+        {
+            ResolvedYaml = ConfigLoader.ToYaml(cfg),
+            ForceResume = resume,
+            Observers = observers,
+            Stop = stop,
+            Log = log ?? TextWriter.Null,
+        }).GetAwaiter().GetResult();
+    }
 
     /// <summary>The step losses recorded in metrics.jsonl.</summary>
     public static List<double> StepLosses(string outputDir) =>
