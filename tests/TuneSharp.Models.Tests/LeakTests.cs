@@ -36,4 +36,12 @@ public class LeakTests
         });
         Assert.Equal(0, growth);
     }
+
+    [Fact]
+    public void CreatingAndDisposingAModel_LeavesNoLiveTensors()
+    {
+        // The RoPE table once leaked one tensor per model (a copy made by .to(device) outlived the original's owner).
+        long growth = LiveTensors.GrowthOver(3, () => TinyModels.Create(TinyModels.Llama()).Dispose());
+        Assert.Equal(0, growth);
+    }
 }

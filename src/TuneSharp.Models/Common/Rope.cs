@@ -18,6 +18,8 @@ public sealed class Rope : IDisposable
     {
         _args = args;
         _headDim = headDim;
+        // The scope disposes the computed table when .to() returns a new tensor (a leak of one tensor per model before).
+        using var scope = NewDisposeScope();
         _invFreq = InverseFrequencies(args, headDim, seqLen: 0).to(device).DetachFromDisposeScope();
     }
 

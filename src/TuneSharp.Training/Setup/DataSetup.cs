@@ -93,10 +93,12 @@ public static class DataSetup
         var problems = new List<DataProblem>();
         var specs = data.Datasets.Select(ToDataSpec).ToList();
         var validation = data.ValPath is { } vp ? new List<DataSpec> { new(vp) } : null;
+        // Pretraining holds out token windows, not documents: a single corpus file is one document.
+        bool windowSplit = cfg.Method.Stage == Stage.Pretrain && validation is null && data.ValSize > 0;
         var mixed = DatasetMixer.Mix(specs, new MixOptions
         {
             Seed = (ulong)cfg.Train.Seed,
-            ValSize = data.ValSize,
+            ValSize = windowSplit ? 0 : data.ValSize,
             ValidationSpecs = validation,
             RemoveDuplicates = data.Dedup,
         }, problems);
@@ -110,6 +112,10 @@ public static class DataSetup
         var stats = new EncodingStats();
         var trainSamples = Encode(cfg.Method.Stage, train, encoder, stats);
         var valSamples = Encode(cfg.Method.Stage, mixed.Validation, encoder, new EncodingStats());
+        if (windowSplit) (trainSamples, valSamples) = HoldOutWindows(trainSamples, data.ValSize, cfg.Train.Seed, notes);
+        else if (data.ValSize > 0 && valSamples.Count == 0)
+            notes.Add($"warning: data.val_size {data.ValSize} of {mixed.Train.Count} example(s) leaves no validation example; " +
+                      "evaluation will not run (raise val_size or set data.val_path)");
         if (trainSamples.Count == 0)
             throw new DataValidationException($"no training sample is left after tokenization: {stats}");
         if (stats.Truncated > 0) notes.Add($"{stats.Truncated} example(s) truncated to max_seq_len {data.MaxSeqLen}");
@@ -119,6 +125,26 @@ public static class DataSetup
         {
             IsRawText = cfg.Method.Stage == Stage.Pretrain,
         };
+    }
+
+    /// <summary>
+    /// Pretraining validation: a seeded random <paramref name="valSize"/> of the token windows (a fraction, or a count
+    /// when at least 1; at least one window when there are two or more), the rest in their original order for training.
+    /// </summary>
+    static (List<TokenizedSample> Train, List<TokenizedSample> Validation) HoldOutWindows(List<TokenizedSample> windows, double valSize,
+        int seed, List<string> notes)
+    {
+        int count = valSize < 1 ? (int)Math.Max(1, Math.Round(valSize * windows.Count)) : (int)Math.Min(valSize, windows.Count);
+        if (windows.Count < 2 || count >= windows.Count)
+        {
+            notes.Add($"warning: data.val_size {valSize} leaves no training window out of {windows.Count}; evaluation will not run");
+            return (windows, []);
+        }
+        var order = Enumerable.Range(0, windows.Count).ToArray();
+        new Random(seed).Shuffle(order);
+        var held = order.Take(count).ToHashSet();
+        notes.Add($"validation: {count} of {windows.Count} token windows held out (data.val_size {valSize})");
+        return ([.. windows.Where((_, i) => !held.Contains(i))], [.. order.Take(count).Order().Select(i => windows[i])]);
     }
 
     static List<TokenizedSample> Encode(Stage stage, IReadOnlyList<Example> examples, ExampleEncoder encoder, EncodingStats stats)
