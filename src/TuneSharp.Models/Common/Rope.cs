@@ -63,7 +63,7 @@ public sealed class Rope : IDisposable
     public (Tensor Cos, Tensor Sin) CosSin(Tensor positionIds, ScalarType dtype)
     {
         using var scope = NewDisposeScope();
-        var invFreq = _invFreq;
+        var invFreq = _invFreq.device == positionIds.device ? _invFreq : _invFreq.to(positionIds.device); // a model moved to a GPU
         if (_args.Scaling is RopeScaling.Dynamic dyn)
         {
             long seqLen = positionIds.max().item<long>() + 1; // host sync, dynamic NTK only

@@ -30,7 +30,8 @@ public static class NextTokenRecipe
         // ---- build: model, data, batches, optimizer and schedule, cadence
         manual_seed(cfg.Train.Seed);
         string modelDir = await ModelLocator.ResolveAsync(cfg.Model.Path, progress: run.Options.DownloadProgress, ct: ct);
-        using var model = ModelSetup.Build(cfg, modelDir, ModelSetup.ResolveDType(cfg.Model.DType));
+        var device = DeviceSetup.Resolve(cfg.Model.Device);
+        using var model = ModelSetup.Build(cfg, modelDir, DeviceSetup.ResolveDType(cfg.Model.DType, device), device);
         model.Model.GradientCheckpointing = cfg.Train.GradCheckpointing;
         ct.ThrowIfCancellationRequested();
         var data = DataSetup.Prepare(cfg, model.Tokenizer, modelDir);
@@ -67,7 +68,7 @@ public static class NextTokenRecipe
             TokensPerEpoch = data.Train.Sum(s => (long)s.Length),
             EstimatedPeakMemoryBytes = estimate.Memory.Total,
             EstimatedSeconds = estimate.Time.Seconds,
-            Notes = [$"template: {data.TemplateName}", $"dtype: {model.DType}", .. estimate.Describe(), .. data.Notes],
+            Notes = [$"template: {data.TemplateName}", $"device: {device}, dtype: {model.DType}", .. estimate.Describe(), .. data.Notes],
         });
 
         // ---- before: held-out loss and samples of the untouched model (a fresh run only)

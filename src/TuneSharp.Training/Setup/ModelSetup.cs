@@ -5,6 +5,7 @@ using TuneSharp.Peft;
 using TuneSharp.Tokenizers;
 using TuneSharp.Training.Config;
 using TuneSharp.Training.Optim;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace TuneSharp.Training.Setup;
@@ -37,13 +38,13 @@ public sealed class TrainableModel : IDisposable
 /// <summary>Builds the model for a method: full, freeze, LoRA, DoRA or QLoRA.</summary>
 public static class ModelSetup
 {
-    /// <summary>Training dtype: `auto` is bf16 where the CPU computes bf16 natively (or on CUDA), else fp32.</summary>
-    public static ScalarType ResolveDType(DTypeChoice choice) => choice switch
+    /// <summary>The model for the config's method, loaded on the CPU and moved to <paramref name="device"/>.</summary>
+    public static TrainableModel Build(TrainConfig cfg, string modelDir, ScalarType dtype, Device device)
     {
-        DTypeChoice.Fp32 => ScalarType.Float32,
-        DTypeChoice.Bf16 => ScalarType.BFloat16,
-        _ => CpuFeatures.HasBf16Compute || cuda.is_available() ? ScalarType.BFloat16 : ScalarType.Float32,
-    };
+        var model = Build(cfg, modelDir, dtype);
+        if (device.type != DeviceType.CPU) model.Model.to(device); // in place: parameters, buffers, quantized storage
+        return model;
+    }
 
     public static TrainableModel Build(TrainConfig cfg, string modelDir, ScalarType dtype)
     {
