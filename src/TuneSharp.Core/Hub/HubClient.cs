@@ -39,12 +39,6 @@ public sealed class HubClient : IDisposable
     /// <summary>Endpoint, cache folder, token, offline flag and retry settings in use.</summary>
     public HubOptions Options { get; }
 
-    /// <summary>Folder of <paramref name="repo"/> in the cache (<c>{cache}/models--org--name</c>).</summary>
-    public string RepoCacheDir(RepoRef repo) => new RepoCache(Options.CacheDir, repo).Root;
-
-    /// <summary>The cached snapshot folder for the repo's revision, or null; never touches the network.</summary>
-    public string? TryGetCachedSnapshot(RepoRef repo) => new RepoCache(Options.CacheDir, repo).FindSnapshot(repo.Revision);
-
     /// <summary>
     /// Makes the snapshot of <paramref name="repo"/> complete in the cache for the files kept by
     /// <paramref name="allowPatterns"/> (default <see cref="AllowPatterns.Default"/>) and returns its folder.
