@@ -230,6 +230,28 @@ public sealed class DataCommandTests : IDisposable
         Assert.DoesNotContain("good.jsonl:1", output);
     }
 
+    [Fact]
+    public void Validate_CtrlC_StopsTheScan_Exits130()
+    {
+        // 20,000 conversations take seconds to encode: only the signal ends this run early.
+        string path = Path.Combine(dir, "many.jsonl");
+        File.WriteAllLines(path, Enumerable.Range(0, 20_000).Select(i =>
+            $$"""{"messages": [{"role": "user", "content": "Question {{i}}?"}, {"role": "assistant", "content": "Answer {{i}}."}]}"""));
+        using var run = CliRunner.Start(null, "data", "validate", path, "-m", Stories, "--template", "chatml");
+        run.WaitUntil(() => HasOpen(run.Process.Id, path), "the dataset to be read");
+        run.Signal(CliRunner.Running.SIGINT);
+        Assert.True(run.WaitForExit() == 130, $"exit {run.Process.ExitCode}: {run.Stderr}");
+        Assert.Contains("stopping cleanly", run.Stderr);
+        run.AssertNoCrash();
+    }
+
+    /// <summary>Whether the process has <paramref name="file"/> open (Linux: /proc/pid/fd).</summary>
+    static bool HasOpen(int pid, string file)
+    {
+        try { return Directory.EnumerateFiles($"/proc/{pid}/fd").Any(fd => File.ResolveLinkTarget(fd, false)?.FullName == file); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return false; }
+    }
+
     /// <summary>The texts between [[ and ]] in the samples (the header's legend excluded).</summary>
     static List<string> MarkedSpans(string text) =>
         Regex.Matches(text[Math.Max(0, text.IndexOf("--- sample", StringComparison.Ordinal))..], @"\[\[(.*?)\]\]", RegexOptions.Singleline).Select(m => m.Groups[1].Value).ToList();

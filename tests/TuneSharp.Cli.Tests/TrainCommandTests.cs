@@ -5,7 +5,7 @@ using Xunit;
 
 namespace TuneSharp.Cli.Tests;
 
-/// <summary>The real `tunesharp train` process: config errors, SIGKILL + resume, SIGTERM checkpointing.</summary>
+/// <summary>The real `tunesharp train` process: config errors, SIGKILL + resume, signals (start-up, steps, a second one).</summary>
 public class TrainCommandTests : IDisposable
 {
     readonly string _dir = Directory.CreateTempSubdirectory("tunesharp-cli-train").FullName;
@@ -15,7 +15,7 @@ public class TrainCommandTests : IDisposable
         try { Directory.Delete(_dir, true); } catch (IOException) { }
     }
 
-    string WriteConfig(string name, int maxSteps, int saveEvery)
+    string WriteConfig(string name, int maxSteps, int saveEvery, int gradAccum = 1)
     {
         string data = Path.Combine(_dir, "train.jsonl");
         if (!File.Exists(data))
@@ -48,6 +48,7 @@ public class TrainCommandTests : IDisposable
             train:
               max_steps: {maxSteps}
               micro_batch_size: 4
+              grad_accum: {gradAccum}
               seed: 3
             output:
               dir: {Path.Combine(_dir, name)}
@@ -156,5 +157,37 @@ public class TrainCommandTests : IDisposable
         Assert.Single(checkpoints);
         int steps = Losses(Path.Combine(_dir, "term")).Count;
         Assert.EndsWith($"step-{steps:D7}", checkpoints[0]);
+    }
+
+    [Fact]
+    public void CtrlC_DuringStartup_Exits130_BeforeAnyStep()
+    {
+        string output = Path.Combine(_dir, "startup");
+        using var run = CliRunner.Start(null, "train", WriteConfig("startup", 2000, 1000));
+        // resolved_config.yaml is written once the output folder is locked, before the model and data are loaded.
+        run.WaitUntil(() => File.Exists(Path.Combine(output, "resolved_config.yaml")), "the run to start");
+        run.Signal(CliRunner.Running.SIGINT);
+        Assert.True(run.WaitForExit() == 130, $"exit {run.Process.ExitCode}: {run.Stderr}");
+        Assert.Contains("stopping cleanly", run.Stderr);
+        run.AssertNoCrash();
+        Assert.Equal(0, CompletedStepLines(output));
+        Assert.False(Directory.Exists(Path.Combine(output, "checkpoints")), "a run stopped before its first step has nothing to save");
+    }
+
+    [Theory]
+    [InlineData(CliRunner.Running.SIGINT, 130)]
+    [InlineData(CliRunner.Running.SIGTERM, 143)]
+    public void SecondSignal_WhileTheStepFinishes_ExitsAtOnceWithTheSignalsCode(int signal, int code)
+    {
+        // Long steps (32 micro batches), so the second signal comes while the first one waits for the step to end.
+        string name = $"twice-{signal}";
+        using var run = CliRunner.Start(null, "train", WriteConfig(name, 2000, 1000, gradAccum: 32));
+        WaitForSteps(run, Path.Combine(_dir, name), 1);
+        run.Signal(signal);
+        run.WaitUntil(() => run.Stderr.Contains("stopping cleanly", StringComparison.Ordinal), "the first signal to be taken");
+        run.Signal(signal);
+        Assert.True(run.WaitForExit() == code, $"exit {run.Process.ExitCode}: {run.Stderr}");
+        Assert.Contains("again: exiting now", run.Stderr);
+        run.AssertNoCrash();
     }
 }
