@@ -190,4 +190,21 @@ public class TrainCommandTests : IDisposable
         Assert.Contains("again: exiting now", run.Stderr);
         run.AssertNoCrash();
     }
+
+    [Fact]
+    public void SecondRunOnTheSameFolder_IsRefused_NamingTheOwnersPidAndHost()
+    {
+        string cfg = WriteConfig("locked", 2000, 1000);
+        using var first = CliRunner.Start(null, "train", cfg);
+        WaitForSteps(first, Path.Combine(_dir, "locked"), 1);
+
+        var second = CliRunner.Run(null, "train", cfg);
+
+        Assert.Equal(1, second.ExitCode);
+        Assert.Contains("in use by another training run", second.Stderr);
+        Assert.Contains($"pid {first.Process.Id} on host {Environment.MachineName}", second.Stderr);
+        first.Signal(CliRunner.Running.SIGTERM);
+        Assert.Equal(143, first.WaitForExit());
+    }
 }
+
