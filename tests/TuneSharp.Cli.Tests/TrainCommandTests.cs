@@ -119,6 +119,19 @@ public class TrainCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task MissingDatasetOrModel_IsAConfigError_NamingTheConfigFileAndTheKey()
+    {
+        string cfg = WriteConfig("missing", 2, 1);
+        string data = Path.Combine(_dir, "nowhere.jsonl"), model = Path.Combine(_dir, "no-model");
+        var stderr = new StringWriter();
+        int exit = await CliApp.RunAsync(["train", cfg, $"data.datasets=[{data}]", $"model.path={model}"], new StringWriter(), stderr);
+        Assert.Equal(CliApp.UsageError, exit);
+        Assert.Contains($"{cfg}: data.datasets[0].path: dataset not found: {data}", stderr.ToString());
+        Assert.Contains($"{cfg}: model.path: model folder not found: {model}", stderr.ToString());
+        Assert.False(Directory.Exists(Path.Combine(_dir, "missing")), "nothing is written for a config that cannot run");
+    }
+
+    [Fact]
     public void KilledRun_ResumesToTheSameLossCurve()
     {
         // Uninterrupted reference.

@@ -31,7 +31,12 @@ public static class TrainCommand
             catch (ConfigException e)
             {
                 stderr.WriteLine(e.Message);
-                return 2;
+                return CliApp.UsageError;
+            }
+            if (TrainInputs.Missing(cfg, parse.GetValue(config)!) is { Count: > 0 } missing)
+            {
+                stderr.WriteLine(new ConfigException(missing).Message);
+                return CliApp.UsageError;
             }
             var interruption = new TrainInterruption();
             using var onSignal = ct.Register(interruption.Interrupt);
