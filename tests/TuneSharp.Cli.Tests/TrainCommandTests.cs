@@ -192,9 +192,9 @@ public class TrainCommandTests : IDisposable
     [InlineData(CliRunner.Running.SIGTERM, 143)]
     public void SecondSignal_WhileTheStepFinishes_ExitsAtOnceWithTheSignalsCode(int signal, int code)
     {
-        // Long steps (32 micro batches), so the second signal comes while the first one waits for the step to end.
+        // Long steps (16 micro batches), so the second signal comes while the first one waits for the step to end.
         string name = $"twice-{signal}";
-        using var run = CliRunner.Start(null, "train", WriteConfig(name, 2000, 1000, gradAccum: 32));
+        using var run = CliRunner.Start(null, "train", WriteConfig(name, 2000, 1000, gradAccum: 16));
         WaitForSteps(run, Path.Combine(_dir, name), 1);
         run.Signal(signal);
         run.WaitUntil(() => run.Stderr.Contains("stopping cleanly", StringComparison.Ordinal), "the first signal to be taken");
