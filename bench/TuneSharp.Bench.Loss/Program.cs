@@ -7,6 +7,7 @@
 using System.Globalization;
 using TuneSharp.Bench;
 using TuneSharp.Core.Native;
+using TuneSharp.Training.Estimates;
 using TuneSharp.Training.Losses;
 using static TorchSharp.torch;
 
@@ -20,7 +21,7 @@ if (args.Length > 0 && args[0] == "--child")
     var h = randn(b, t, hidden).to(dtype).requires_grad_(true);
     var w = (randn(vocab, hidden) * 0.02).to(dtype).requires_grad_(true);
     var labels = randint(0, vocab, [b, t], dtype: ScalarType.Int64);
-    long? growth = LossMemoryProbe.PeakRssGrowth(() =>
+    long? growth = ProcessMemory.MeasurePeakGrowth(() =>
     {
         using var inner = NewDisposeScope();
         var loss = kind == "chunked" ? CausalLmLoss.Compute(h, w, labels) : CausalLmLoss.Reference(h, w, labels);

@@ -1,3 +1,4 @@
 using TuneSharp.Cli;
 
-return await CliApp.RunAsync(args, Console.Out, Console.Error);
+using var interrupts = Interrupts.Install(Console.Error);
+return await CliApp.RunAsync(args, Console.Out, Console.Error, interrupts: interrupts);

@@ -136,4 +136,43 @@ public class ChatCommandTests
         Assert.Contains("--template", stderr.ToString());
         Assert.Contains(dir, stderr.ToString());
     }
+
+    static int Count(string text, string what) => (text.Length - text.Replace(what, "", StringComparison.Ordinal).Length) / what.Length;
+
+    [Fact]
+    public void Piped_CtrlCDuringAReply_StopsThatReply_AndTheChatGoesOn()
+    {
+        // Replies of up to 100,000 tokens: only a signal ends them early.
+        using var chat = CliRunner.StartWithInput(null, ["chat", "--model", Fixtures.Get("models/stories260K-hf"), "--template", "mistral",
+            "-t", "0", "-n", "100000"]);
+        var stdin = chat.Process.StandardInput;
+        stdin.WriteLine("Tell me about the cat.");
+        stdin.Flush();
+        chat.WaitUntil(() => chat.Stdout.Length > 0, "the first reply");
+        chat.Signal(CliRunner.Running.SIGINT);
+        chat.WaitUntil(() => Count(chat.Stderr, "reply stopped") == 1 && chat.Stdout.EndsWith('\n'), "the first reply to stop");
+
+        int before = chat.Stdout.Length;
+        stdin.WriteLine("What did the dog do?");
+        stdin.Flush();
+        chat.WaitUntil(() => chat.Stdout.Length > before, "the second reply");
+        chat.Signal(CliRunner.Running.SIGINT);
+        chat.WaitUntil(() => Count(chat.Stderr, "reply stopped") == 2, "the second reply to stop");
+        stdin.Close(); // end of input quits normally
+
+        Assert.True(chat.WaitForExit() == 0, $"exit {chat.Process.ExitCode}: {chat.Stderr}");
+        Assert.DoesNotContain("stopping cleanly", chat.Stderr); // the chat itself was never stopped
+        chat.AssertNoCrash();
+    }
+
+    [Fact]
+    public void Piped_CtrlCWhileWaitingForInput_Quits130()
+    {
+        using var chat = CliRunner.StartWithInput(null, ["chat", "--model", Fixtures.Get("models/stories260K-hf"), .. Greedy20]);
+        chat.WaitUntil(() => chat.Stderr.Contains("loaded", StringComparison.Ordinal), "the model to load");
+        chat.Signal(CliRunner.Running.SIGINT);
+        Assert.True(chat.WaitForExit() == 130, $"exit {chat.Process.ExitCode}: {chat.Stderr}");
+        chat.AssertNoCrash();
+    }
 }
+

@@ -227,7 +227,90 @@ public sealed class DataCommandTests : IDisposable
         var (exit, output, _) = await Run("data", "validate", path, "-m", Qwen3, "--template", template);
         Assert.Equal(1, exit);
         Assert.Matches(@"good\.jsonl:2\s+encoding_failed\s+-\s+chat template: .*no system role", output);
+        Assert.Contains("check the roles and order the template expects", output); // a structural refusal
         Assert.DoesNotContain("good.jsonl:1", output);
+    }
+
+    [Fact]
+    public async Task Validate_MessageTooLargeForTheTemplate_IsReportedWithItsSize_NotAsARolesProblem()
+    {
+        // 17 Mi characters: more than the template engine builds into one string (16 Mi), so chatml cannot render it.
+        string huge = new('a', 17 * 1024 * 1024);
+        string path = Write("huge.jsonl",
+            $$"""{"messages": [{"role": "user", "content": "{{huge}}"}, {"role": "assistant", "content": "ok"}]}""" + "\n" + Good);
+        var (exit, output, _) = await Run("data", "validate", path, "-m", Qwen3, "--template", "chatml", "--color", "never");
+        Assert.Equal(1, exit);
+        Assert.Matches(@"huge\.jsonl:1\s+encoding_failed\s+-\s+chat template: .*the record is too large for the chat template \(17,825,794 characters", output);
+        Assert.DoesNotContain("check the roles", output);
+    }
+
+    [Fact]
+    public async Task Validate_EveryExampleDropped_FailsSayingNothingIsLeftToTrainOn()
+    {
+        // 8 tokens hold no assistant token of either conversation: both are dropped, as training would drop them.
+        string path = Write("good.jsonl", Good);
+        var (exit, output, _) = await Run("data", "validate", path, "-m", Qwen3, "--template", "chatml", "--max-seq-len", "8", "--color", "never");
+        Assert.Equal(1, exit);
+        Assert.Matches(@"problems\s+0\b", output); // no record is bad, yet nothing can be trained
+        Assert.Contains("not trainable: no example is left to train on: 2 dropped (no trained token within max_seq_len 8)", output);
+        Assert.Matches(@"padded\s+-\s+no batch \(no sample left\)", output);
+        Assert.DoesNotContain("0 batches", output);
+
+        var json = await RunJson("data", "validate", path, "-m", Qwen3, "--template", "chatml", "--max-seq-len", "8");
+        Assert.False(json["valid"]!.GetValue<bool>());
+        Assert.StartsWith("no example is left to train on", json["nothing_to_train"]!.GetValue<string>());
+        Assert.Null(json["tokens"]!["padded"]!["efficiency"]);
+        Assert.Equal(0, json["tokens"]!["packed"]!["batches"]!.GetValue<long>());
+    }
+
+    [Fact]
+    public async Task Validate_NoUsableRecord_SaysItIsNotTrainable()
+    {
+        string path = Write("bad.jsonl", "not json\n{\"messages\": [{\"role\": \"user\", \"content\": \"hi\"}]}\n");
+        var (exit, output, _) = await Run("data", "validate", path, "--color", "never");
+        Assert.Equal(1, exit);
+        Assert.Contains("not trainable: none of its records is a usable example (see the problems)", output);
+        Assert.NotNull((await RunJson("data", "validate", path))["nothing_to_train"]);
+    }
+
+    [Fact]
+    public async Task Validate_FilesThatExistButCannotBeUsed_Exit1()
+    {
+        // Documented split: 2 = the command line is wrong, 1 = the command failed on what it was given.
+        string path = Write("good.jsonl", Good);
+        string model = Directory.CreateDirectory(Path.Combine(dir, "truncated-tokenizer")).FullName;
+        File.WriteAllText(Path.Combine(model, "tokenizer.json"), File.ReadAllText(Path.Combine(Qwen3, "tokenizer.json"))[..1000]);
+        File.Copy(Path.Combine(Qwen3, "tokenizer_config.json"), Path.Combine(model, "tokenizer_config.json"));
+        var tokenizer = await Run("data", "validate", path, "--model", model, "--template", "chatml");
+        Assert.Equal(1, tokenizer.Exit);
+        Assert.StartsWith("error: ", tokenizer.Err);
+
+        string template = Write("broken.jinja", "{% for m in messages %}{{ m['content'] }");
+        var syntax = await Run("data", "validate", path, "--model", Qwen3, "--template", template);
+        Assert.Equal(1, syntax.Exit);
+        Assert.Contains("broken.jinja:1", syntax.Err);
+    }
+
+    [Fact]
+    public void Validate_CtrlC_StopsTheScan_Exits130()
+    {
+        // 20,000 conversations take seconds to encode: only the signal ends this run early.
+        string path = Path.Combine(dir, "many.jsonl");
+        File.WriteAllLines(path, Enumerable.Range(0, 20_000).Select(i =>
+            $$"""{"messages": [{"role": "user", "content": "Question {{i}}?"}, {"role": "assistant", "content": "Answer {{i}}."}]}"""));
+        using var run = CliRunner.Start(null, "data", "validate", path, "-m", Stories, "--template", "chatml");
+        run.WaitUntil(() => HasOpen(run.Process.Id, path), "the dataset to be read");
+        run.Signal(CliRunner.Running.SIGINT);
+        Assert.True(run.WaitForExit() == 130, $"exit {run.Process.ExitCode}: {run.Stderr}");
+        Assert.Contains("stopping cleanly", run.Stderr);
+        run.AssertNoCrash();
+    }
+
+    /// <summary>Whether the process has <paramref name="file"/> open (Linux: /proc/pid/fd).</summary>
+    static bool HasOpen(int pid, string file)
+    {
+        try { return Directory.EnumerateFiles($"/proc/{pid}/fd").Any(fd => File.ResolveLinkTarget(fd, false)?.FullName == file); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return false; }
     }
 
     /// <summary>The texts between [[ and ]] in the samples (the header's legend excluded).</summary>

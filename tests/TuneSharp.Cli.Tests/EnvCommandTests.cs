@@ -18,6 +18,26 @@ public class EnvCommandTests
     }
 
     [Fact]
+    public async Task Env_PrintsTheVersionAndTheCommitItWasBuiltFrom()
+    {
+        var stdout = new StringWriter();
+        Assert.Equal(0, await CliApp.RunAsync(["env"], stdout, new StringWriter()));
+        var match = System.Text.RegularExpressions.Regex.Match(stdout.ToString(), @"- TuneSharp: 0\.1\.0 \(commit ([0-9a-f]{40})\)");
+        Assert.True(match.Success, stdout.ToString());
+        // A commit of this repository that the checkout contains (HEAD itself, unless commits were made after the build).
+        Assert.Equal(0, Git("merge-base", "--is-ancestor", match.Groups[1].Value, "HEAD"));
+    }
+
+    static int Git(params string[] args)
+    {
+        var psi = new System.Diagnostics.ProcessStartInfo("git") { WorkingDirectory = TuneSharp.Testing.Fixtures.RepoRoot, RedirectStandardError = true };
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        using var git = System.Diagnostics.Process.Start(psi)!;
+        git.WaitForExit();
+        return git.ExitCode;
+    }
+
+    [Fact]
     public void UnknownVerb_FailsWithUsage()
     {
         var r = CliRunner.Run(null, "frobnicate");

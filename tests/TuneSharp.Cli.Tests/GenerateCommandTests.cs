@@ -42,4 +42,17 @@ public class GenerateCommandTests
         }
         finally { Directory.Delete(cache, true); }
     }
+
+    [Fact]
+    public void CtrlC_StopsTheStream_Exits130()
+    {
+        string dir = Fixtures.Get("models/stories260K-hf");
+        // 100,000 tokens would take minutes: only the signal ends this run early.
+        using var run = CliRunner.Start(null, "generate", "--model", dir, "--max-new-tokens", "100000", "--temperature", "0");
+        run.WaitUntil(() => run.Stdout.Length > 0, "the first generated text");
+        run.Signal(CliRunner.Running.SIGINT);
+        Assert.True(run.WaitForExit() == 130, $"exit {run.Process.ExitCode}: {run.Stderr}");
+        Assert.Contains("stopping cleanly", run.Stderr);
+        run.AssertNoCrash();
+    }
 }

@@ -5,7 +5,7 @@ using Xunit;
 
 namespace TuneSharp.Cli.Tests;
 
-/// <summary>The real `tunesharp train` process: config errors, SIGKILL + resume, SIGTERM checkpointing.</summary>
+/// <summary>The real `tunesharp train` process: config errors, SIGKILL + resume, signals (start-up, steps, a second one).</summary>
 public class TrainCommandTests : IDisposable
 {
     readonly string _dir = Directory.CreateTempSubdirectory("tunesharp-cli-train").FullName;
@@ -15,7 +15,7 @@ public class TrainCommandTests : IDisposable
         try { Directory.Delete(_dir, true); } catch (IOException) { }
     }
 
-    string WriteConfig(string name, int maxSteps, int saveEvery)
+    string WriteConfig(string name, int maxSteps, int saveEvery, int gradAccum = 1)
     {
         string data = Path.Combine(_dir, "train.jsonl");
         if (!File.Exists(data))
@@ -48,6 +48,7 @@ public class TrainCommandTests : IDisposable
             train:
               max_steps: {maxSteps}
               micro_batch_size: 4
+              grad_accum: {gradAccum}
               seed: 3
             output:
               dir: {Path.Combine(_dir, name)}
@@ -118,6 +119,19 @@ public class TrainCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task MissingDatasetOrModel_IsAConfigError_NamingTheConfigFileAndTheKey()
+    {
+        string cfg = WriteConfig("missing", 2, 1);
+        string data = Path.Combine(_dir, "nowhere.jsonl"), model = Path.Combine(_dir, "no-model");
+        var stderr = new StringWriter();
+        int exit = await CliApp.RunAsync(["train", cfg, $"data.datasets=[{data}]", $"model.path={model}"], new StringWriter(), stderr);
+        Assert.Equal(CliApp.UsageError, exit);
+        Assert.Contains($"{cfg}: data.datasets[0].path: dataset not found: {data}", stderr.ToString());
+        Assert.Contains($"{cfg}: model.path: model folder not found: {model}", stderr.ToString());
+        Assert.False(Directory.Exists(Path.Combine(_dir, "missing")), "nothing is written for a config that cannot run");
+    }
+
+    [Fact]
     public void KilledRun_ResumesToTheSameLossCurve()
     {
         // Uninterrupted reference.
@@ -157,4 +171,53 @@ public class TrainCommandTests : IDisposable
         int steps = Losses(Path.Combine(_dir, "term")).Count;
         Assert.EndsWith($"step-{steps:D7}", checkpoints[0]);
     }
+
+    [Fact]
+    public void CtrlC_DuringStartup_Exits130_BeforeAnyStep()
+    {
+        string output = Path.Combine(_dir, "startup");
+        using var run = CliRunner.Start(null, "train", WriteConfig("startup", 2000, 1000));
+        // resolved_config.yaml is written once the output folder is locked, before the model and data are loaded.
+        run.WaitUntil(() => File.Exists(Path.Combine(output, "resolved_config.yaml")), "the run to start");
+        run.Signal(CliRunner.Running.SIGINT);
+        Assert.True(run.WaitForExit() == 130, $"exit {run.Process.ExitCode}: {run.Stderr}");
+        Assert.Contains("stopping cleanly", run.Stderr);
+        run.AssertNoCrash();
+        Assert.Equal(0, CompletedStepLines(output));
+        Assert.False(Directory.Exists(Path.Combine(output, "checkpoints")), "a run stopped before its first step has nothing to save");
+    }
+
+    [Theory]
+    [InlineData(CliRunner.Running.SIGINT, 130)]
+    [InlineData(CliRunner.Running.SIGTERM, 143)]
+    public void SecondSignal_WhileTheStepFinishes_ExitsAtOnceWithTheSignalsCode(int signal, int code)
+    {
+        // Long steps (16 micro batches), so the second signal comes while the first one waits for the step to end.
+        string name = $"twice-{signal}";
+        using var run = CliRunner.Start(null, "train", WriteConfig(name, 2000, 1000, gradAccum: 16));
+        WaitForSteps(run, Path.Combine(_dir, name), 1);
+        run.Signal(signal);
+        run.WaitUntil(() => run.Stderr.Contains("stopping cleanly", StringComparison.Ordinal), "the first signal to be taken");
+        run.Signal(signal);
+        Assert.True(run.WaitForExit() == code, $"exit {run.Process.ExitCode}: {run.Stderr}");
+        Assert.Contains("again: exiting now", run.Stderr);
+        run.AssertNoCrash();
+    }
+
+    [Fact]
+    public void SecondRunOnTheSameFolder_IsRefused_NamingTheOwnersPidAndHost()
+    {
+        string cfg = WriteConfig("locked", 2000, 1000);
+        using var first = CliRunner.Start(null, "train", cfg);
+        WaitForSteps(first, Path.Combine(_dir, "locked"), 1);
+
+        var second = CliRunner.Run(null, "train", cfg);
+
+        Assert.Equal(1, second.ExitCode);
+        Assert.Contains("in use by another training run", second.Stderr);
+        Assert.Contains($"pid {first.Process.Id} on host {Environment.MachineName}", second.Stderr);
+        first.Signal(CliRunner.Running.SIGTERM);
+        Assert.Equal(143, first.WaitForExit());
+    }
 }
+

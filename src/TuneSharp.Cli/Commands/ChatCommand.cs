@@ -13,14 +13,15 @@ namespace TuneSharp.Cli.Commands;
 /// <summary>
 /// `tunesharp chat`: multi-turn chat with a model (optionally with a PEFT adapter) through its chat template. One user
 /// message per input line; the reply streams to stdout and ends with a newline. `/reset` clears the history (the system
-/// prompt stays), `/exit` or end of input quits. The "> " prompt is written only when stdin and stdout are a terminal.
+/// prompt stays), `/exit` or end of input quits; Ctrl+C stops the reply being written (the turn is dropped) and, at the
+/// prompt, quits with 130. The "> " prompt is written only when stdin and stdout are a terminal.
 /// </summary>
 public static class ChatCommand
 {
     /// <summary>Line commands understood between turns.</summary>
     public const string Exit = "/exit", Reset = "/reset";
 
-    public static Command Create(TextReader stdin, TextWriter stdout, TextWriter stderr)
+    public static Command Create(TextReader stdin, TextWriter stdout, TextWriter stderr, Interrupts interrupts)
     {
         var model = new Option<string>("--model", "-m") { Description = "Model folder or Hugging Face hub id (org/name[@revision]).", Required = true };
         var adapter = new Option<string?>("--adapter") { Description = "PEFT adapter folder (adapter_config.json + adapter_model.safetensors) for the model." };
@@ -57,7 +58,7 @@ public static class ChatCommand
 
             var session = new Session(new TextGenerator(lm, tok), prompter, parse.GetValue(system), options);
             bool terminal = IsTerminal(stdin, stdout);
-            session.Run(stdin, stdout, stderr, terminal, ct);
+            await session.RunAsync(stdin, stdout, stderr, terminal, interrupts, ct);
             return 0;
         });
         return cmd;
@@ -79,14 +80,21 @@ public static class ChatCommand
             if (system != null) _messages.Add(new JsonObject { ["role"] = "system", ["content"] = system });
         }
 
-        public void Run(TextReader stdin, TextWriter stdout, TextWriter stderr, bool terminal, CancellationToken ct)
+        /// <summary>
+        /// The loop. Ctrl+C (SIGINT/SIGTERM) during a reply stops that reply and drops the turn; while waiting for input
+        /// it quits (ct is cancelled, the verb exits 130/143). Piped or not, the same.
+        /// </summary>
+        public async Task RunAsync(TextReader stdin, TextWriter stdout, TextWriter stderr, bool terminal, Interrupts interrupts,
+            CancellationToken ct)
         {
             long? seed = options.Seed;
             Restart();
-            while (!ct.IsCancellationRequested)
+            while (true)
             {
+                ct.ThrowIfCancellationRequested(); // stopped at the prompt: exit 130 / 143 (CliApp)
                 if (terminal) { stdout.Write("> "); stdout.Flush(); }
-                string? line = stdin.ReadLine();
+                // A blocked read cannot be cancelled; the wait for it can (the read is abandoned when the process ends).
+                string? line = await Task.Run(stdin.ReadLine, CancellationToken.None).WaitAsync(ct);
                 if (line == null) break;
                 string command = line.Trim();
                 if (command == Exit) break;
@@ -101,17 +109,29 @@ public static class ChatCommand
                 _messages.Add(new JsonObject { ["role"] = "user", ["content"] = line });
                 int[] ids = prompter.Encode(_messages);
                 var reply = new System.Text.StringBuilder();
-                // A fixed seed gives a reproducible conversation, yet each turn draws differently.
-                foreach (var piece in generator.Stream(ids, options with { Seed = seed }))
+                bool stopped;
+                using (var replyScope = interrupts.OpenScope())
                 {
-                    ct.ThrowIfCancellationRequested();
-                    reply.Append(piece);
-                    stdout.Write(piece);
-                    stdout.Flush();
+                    // A fixed seed gives a reproducible conversation, yet each turn draws differently.
+                    foreach (var piece in generator.Stream(ids, options with { Seed = seed }))
+                    {
+                        if (replyScope.Token.IsCancellationRequested) break;
+                        reply.Append(piece);
+                        stdout.Write(piece);
+                        stdout.Flush();
+                    }
+                    stopped = replyScope.Token.IsCancellationRequested;
                 }
                 stdout.WriteLine();
                 stdout.Flush();
                 if (seed != null) seed++;
+                if (stopped)
+                {
+                    ct.ThrowIfCancellationRequested();
+                    _messages.RemoveAt(_messages.Count - 1); // the interrupted turn is not part of the history
+                    stderr.WriteLine("(reply stopped; the turn was dropped)");
+                    continue;
+                }
                 _messages.Add(new JsonObject { ["role"] = "assistant", ["content"] = reply.ToString() });
                 var s = generator.LastStats;
                 stderr.WriteLine($"prompt {s.PromptTokens} tokens, generated {s.GeneratedTokens} tokens ({generator.FinishReason}), " +

@@ -7,7 +7,8 @@ namespace TuneSharp.Cli.Commands;
 
 /// <summary>
 /// `tunesharp data validate` (problems + statistics of a whole dataset) and `tunesharp data preview` (the first samples
-/// rendered with the trained tokens marked). Exit codes: 0 valid, 1 problems found, 2 usage error. See docs/cli/data.md.
+/// rendered with the trained tokens marked). Exit codes: 0 valid, 1 problems found or nothing left to train on (or a
+/// file that exists could not be used), 2 usage error, 130/143 interrupted. See docs/cli/data.md.
 /// </summary>
 public static class DataCommand
 {

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Reflection;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics.X86;
 using TuneSharp.Core.Native;
@@ -23,7 +24,7 @@ public static class EnvCommand
 
     public static IEnumerable<(string Key, string Value)> Describe(RuntimeStatus status)
     {
-        yield return ("TuneSharp", typeof(EnvCommand).Assembly.GetName().Version?.ToString() ?? "?");
+        yield return ("TuneSharp", Version());
         yield return (".NET", RuntimeInformation.FrameworkDescription);
         yield return ("OS", $"{RuntimeInformation.OSDescription} ({RuntimeInformation.RuntimeIdentifier})");
         yield return ("TorchSharp", typeof(TorchSharp.torch).Assembly.GetName().Version?.ToString() ?? "?");
@@ -43,6 +44,17 @@ public static class EnvCommand
             _ => "unknown",
         });
         yield return ("allocator", status.Allocator.Description);
+    }
+
+    /// <summary>
+    /// "0.1.0 (commit 1a2b...)": the informational version the SDK writes at build time, which carries the git commit of
+    /// the checkout after a '+' (SourceRevisionId, from source control); a build outside git has no commit.
+    /// </summary>
+    public static string Version()
+    {
+        string info = typeof(EnvCommand).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "?";
+        int plus = info.IndexOf('+', StringComparison.Ordinal);
+        return plus < 0 ? $"{info} (commit unknown: built outside a git checkout)" : $"{info[..plus]} (commit {info[(plus + 1)..]})";
     }
 
     static IEnumerable<string> Features()

@@ -48,6 +48,7 @@ public static class GenerateCommand
             var generator = new TextGenerator(bundle.Model, bundle.Tokenizer);
             foreach (var piece in generator.Stream(ids, options))
             {
+                ct.ThrowIfCancellationRequested(); // Ctrl+C / SIGTERM: stop here, exit 130 / 143 (CliApp)
                 stdout.Write(piece);
                 stdout.Flush();
             }

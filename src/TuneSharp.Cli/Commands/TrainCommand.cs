@@ -2,14 +2,13 @@ using System.CommandLine;
 using TuneSharp.Training.Config;
 using TuneSharp.Training.Observers;
 using TuneSharp.Training.Recipes;
-using TuneSharp.Training.Runtime;
 
 namespace TuneSharp.Cli.Commands;
 
 /// <summary>`tunesharp train config.yaml [key.sub=value ...] [--resume]`.</summary>
 public static class TrainCommand
 {
-    public static Command Create(TextWriter stdout, TextWriter stderr)
+    public static Command Create(TextWriter stdout, TextWriter stderr, Interrupts interrupts)
     {
         var config = new Argument<string>("config") { Description = "The run's YAML config (see docs/config.md)." };
         var overrides = new Argument<string[]>("overrides")
@@ -32,21 +31,27 @@ public static class TrainCommand
             catch (ConfigException e)
             {
                 stderr.WriteLine(e.Message);
-                return 2;
+                return CliApp.UsageError;
             }
-            using var stop = new StopSignal();
+            if (TrainInputs.Missing(cfg, parse.GetValue(config)!) is { Count: > 0 } missing)
+            {
+                stderr.WriteLine(new ConfigException(missing).Message);
+                return CliApp.UsageError;
+            }
+            var interruption = new TrainInterruption();
+            using var onSignal = ct.Register(interruption.Interrupt);
             var observers = ObserverFactory.Create(cfg.Logging, Path.GetFullPath(cfg.Output.Dir), stdout);
             var summary = await TrainRun.RunAsync(cfg, new TrainRunOptions
             {
                 ResolvedYaml = ConfigLoader.ToYaml(cfg),
                 ForceResume = parse.GetValue(resume),
-                Observers = observers,
-                Stop = stop,
+                Observers = [.. observers, interruption],
+                Stop = interruption.Stop,
                 DownloadProgress = DownloadProgressPrinter.For(stderr),
                 Log = stderr,
-            }, ct);
-            // 130/143: the conventional exit codes for SIGINT/SIGTERM, after the checkpoint was written.
-            return summary.Status == "interrupted" ? 128 + (stop.Signal == System.Runtime.InteropServices.PosixSignal.SIGINT ? 2 : 15) : 0;
+            }, interruption.StartupToken);
+            // 130/143 after SIGINT/SIGTERM, once the checkpoint of the last step is written.
+            return summary.Status == "interrupted" ? interrupts.ExitCode ?? CliApp.Failed : 0;
         });
         return cmd;
     }

@@ -17,6 +17,8 @@ namespace TuneSharp.Core.Hub;
 public sealed class HubClient : IDisposable
 {
     const int MaxRelativeRedirects = 5;
+    /// <summary>What to do instead of downloading, in the words of the config key and the command-line option.</summary>
+    const string LocalFolderRemedy = "use a local model folder instead of a hub id (model.path=<folder> in a train config, --model <folder> on the command line)";
     const long ProgressStep = 1 << 20;
 
     readonly HttpClient _http;
@@ -39,12 +41,6 @@ public sealed class HubClient : IDisposable
     /// <summary>Endpoint, cache folder, token, offline flag and retry settings in use.</summary>
     public HubOptions Options { get; }
 
-    /// <summary>Folder of <paramref name="repo"/> in the cache (<c>{cache}/models--org--name</c>).</summary>
-    public string RepoCacheDir(RepoRef repo) => new RepoCache(Options.CacheDir, repo).Root;
-
-    /// <summary>The cached snapshot folder for the repo's revision, or null; never touches the network.</summary>
-    public string? TryGetCachedSnapshot(RepoRef repo) => new RepoCache(Options.CacheDir, repo).FindSnapshot(repo.Revision);
-
     /// <summary>
     /// Makes the snapshot of <paramref name="repo"/> complete in the cache for the files kept by
     /// <paramref name="allowPatterns"/> (default <see cref="AllowPatterns.Default"/>) and returns its folder.
@@ -58,7 +54,8 @@ public sealed class HubClient : IDisposable
         var cache = new RepoCache(Options.CacheDir, repo);
         if (Options.Offline)
             return cache.FindSnapshot(repo.Revision) ?? throw new HubException(
-                $"{repo} is not in the cache and offline mode is on (HF_HUB_OFFLINE=1): looked in {cache.Root}");
+                $"{repo} is not in the cache and offline mode is on (HF_HUB_OFFLINE=1): looked in {cache.Root}. " +
+                $"Unset HF_HUB_OFFLINE to download it, or {LocalFolderRemedy}");
 
         RepoInfo info;
         try
@@ -69,7 +66,9 @@ public sealed class HubClient : IDisposable
         {
             // The hub is unreachable: a snapshot cached earlier (by us or by Python tools) is good enough.
             return cache.FindSnapshot(repo.Revision) ?? throw new HubException(
-                $"cannot reach {Options.Endpoint} for {repo} and it is not in the cache at {cache.Root}: {e.Message}", e.StatusCode, e);
+                $"cannot reach {Options.Endpoint} for {repo} and it is not in the cache at {cache.Root}: {e.Message}. " +
+                $"Without hub access, {LocalFolderRemedy}; or fill the cache where the hub is reachable and set HF_HUB_OFFLINE=1 " +
+                "here to use it without trying the network", e.StatusCode, e) { Transient = true };
         }
 
         var allow = allowPatterns ?? AllowPatterns.Default;
@@ -333,7 +332,10 @@ public sealed class HubClient : IDisposable
             ? values.FirstOrDefault()
             : null;
 
-    /// <summary>Runs <paramref name="op"/> again on transient failures with exponential backoff, a bounded number of times.</summary>
+    /// <summary>
+    /// Runs <paramref name="op"/> again on transient failures with exponential backoff, a bounded number of times. A host
+    /// name that does not resolve fails at once: DNS has already retried, and offline machines would wait for nothing.
+    /// </summary>
     async Task<T> RetryAsync<T>(string what, Func<Task<T>> op, CancellationToken ct)
     {
         for (int attempt = 1; ; attempt++)
@@ -341,6 +343,10 @@ public sealed class HubClient : IDisposable
             try
             {
                 return await op();
+            }
+            catch (HttpRequestException e) when (e.HttpRequestError == HttpRequestError.NameResolutionError)
+            {
+                throw new HubException($"{what}: the host name does not resolve ({e.Message}); no network or DNS", null, e) { Transient = true };
             }
             catch (Exception e) when (IsTransient(e, ct))
             {

@@ -13,7 +13,8 @@ public sealed record HubOptions(string Endpoint, string CacheDir, string? Token,
     /// <summary>The public hub.</summary>
     public const string DefaultEndpoint = "https://huggingface.co";
 
-    /// <summary>Attempts per request (first try included) on transient failures: network errors, timeouts, 429 and 5xx.</summary>
+    /// <summary>Attempts per request (first try included) on transient failures: network errors, timeouts, 429 and 5xx.
+    /// A host name that does not resolve is not retried.</summary>
     public int MaxAttempts { get; init; } = 5;
 
     /// <summary>Wait before the first retry; doubles after each failure up to <see cref="MaxRetryDelay"/>. Zero in tests.</summary>

@@ -34,10 +34,6 @@ public sealed record MemoryEstimateInput
     public int? LossChunkRows { get; init; }
     /// <summary>Resident memory of the process before the model is loaded (runtime, libtorch); null = a default.</summary>
     public long? RuntimeBytes { get; init; }
-
-    /// <summary>fp32 optimizer states per parameter for an optimizer of the config.</summary>
-    public static int StatesFor(OptimizerName optimizer, double momentum) =>
-        optimizer is OptimizerName.Sgd ? (momentum != 0 ? 1 : 0) : 2;
 }
 
 /// <summary>Peak memory of a training run, by component (bytes). <see cref="Total"/> is the estimated peak RSS.</summary>

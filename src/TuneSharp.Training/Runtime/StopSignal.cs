@@ -1,36 +1,17 @@
-using System.Runtime.InteropServices;
-
 namespace TuneSharp.Training.Runtime;
 
 /// <summary>
-/// SIGINT (Ctrl+C) and SIGTERM ask the run to stop: the trainer finishes the current step, writes a checkpoint and exits.
-/// A second signal is left to the default handler (immediate exit).
+/// A request to stop a run gracefully: the recipe finishes the optimizer step in progress, writes a checkpoint and
+/// returns with status "interrupted". The host decides when to ask: the tunesharp CLI on SIGINT/SIGTERM, a jobs service
+/// on a cancel request, a test. The library never installs signal handlers, so a process that embeds training keeps its
+/// own Ctrl+C. To abandon a run without a checkpoint, cancel the recipe's CancellationToken instead.
 /// </summary>
-public sealed class StopSignal : IDisposable
+public sealed class StopSignal
 {
-    readonly List<PosixSignalRegistration> _registrations = [];
     volatile bool _requested;
 
-    public StopSignal()
-    {
-        foreach (var signal in new[] { PosixSignal.SIGINT, PosixSignal.SIGTERM })
-            _registrations.Add(PosixSignalRegistration.Create(signal, ctx =>
-            {
-                if (_requested) return; // second signal: default behaviour
-                _requested = true;
-                Signal = ctx.Signal;
-                ctx.Cancel = true;
-            }));
-    }
-
     public bool Requested => _requested;
-    public PosixSignal? Signal { get; private set; }
 
-    /// <summary>Used by tests and by callers with their own cancellation.</summary>
+    /// <summary>Asks the run to stop after the current step; safe from any thread, idempotent.</summary>
     public void Request() => _requested = true;
-
-    public void Dispose()
-    {
-        foreach (var r in _registrations) r.Dispose();
-    }
 }

@@ -147,6 +147,7 @@ public sealed class HubClientTests : IDisposable
         Assert.Contains(FakeHub.RepoId, e.Message);
         Assert.Contains(RepoDir, e.Message);
         Assert.Contains("HF_HUB_OFFLINE", e.Message);
+        Assert.Contains("model.path=<folder>", e.Message); // what to do instead
         Assert.Empty(TakeRequests());
     }
 
@@ -172,6 +173,53 @@ public sealed class HubClientTests : IDisposable
         var e = await Assert.ThrowsAsync<HubException>(() => Resolve($"{FakeHub.RepoId}@v1"));
         Assert.Contains(_hub.Endpoint, e.Message);
         Assert.Contains(RepoDir, e.Message);
+    }
+
+    [Fact]
+    public async Task UnresolvableHost_FailsAfterOneTry_AndSaysWhatToDoInstead()
+    {
+        // .invalid never resolves (RFC 2606): a real name-resolution failure, whether or not the machine has DNS.
+        var sends = new CountingHandler();
+        using var http = new HttpClient(sends);
+        using var client = new HubClient(new HubOptions("http://hub.tunesharp.invalid", _cache, null, false) { RetryDelay = TimeSpan.Zero }, http);
+
+        var e = await Assert.ThrowsAsync<HubException>(() => client.DownloadSnapshotAsync(RepoRef.Parse(FakeHub.RepoId), ct: Ct));
+
+        Assert.Equal(1, sends.Count); // not five tries: DNS has already retried
+        Assert.True(e.Transient);
+        Assert.Contains("hub.tunesharp.invalid", e.Message);
+        Assert.Contains("does not resolve", e.Message);
+        Assert.Contains("model.path=<folder>", e.Message);
+        Assert.Contains("--model <folder>", e.Message);
+        Assert.Contains("HF_HUB_OFFLINE=1", e.Message);
+    }
+
+    [Fact]
+    public async Task RefusedConnection_IsStillRetried()
+    {
+        _hub.Dispose(); // nothing listens on the port any more: connection refused, a transient failure
+        var sends = new CountingHandler();
+        using var http = new HttpClient(sends);
+        using var client = new HubClient(Options() with { MaxAttempts = 3 }, http);
+
+        var e = await Assert.ThrowsAsync<HubException>(() => client.DownloadSnapshotAsync(RepoRef.Parse(FakeHub.RepoId), ct: Ct));
+
+        Assert.Equal(3, sends.Count);
+        Assert.Contains("failed after 3 attempts", e.Message);
+        Assert.Contains("model.path=<folder>", e.Message);
+    }
+
+    /// <summary>The real socket handler (no redirects, as HubClient needs), counting the requests it is given.</summary>
+    sealed class CountingHandler() : DelegatingHandler(new SocketsHttpHandler { AllowAutoRedirect = false })
+    {
+        int _count;
+        public int Count => _count;
+
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            Interlocked.Increment(ref _count);
+            return base.SendAsync(request, cancellationToken);
+        }
     }
 
     [Fact]

@@ -97,7 +97,7 @@ public sealed class TrainHarness : IDisposable
     /// <paramref name="stopAt"/> when given; <paramref name="log"/> receives the resume/warning lines.</summary>
     public RunSummary RunLogged(TrainConfig cfg, bool resume = false, long? stopAt = null, TextWriter? log = null)
     {
-        using var stop = new StopSignal();
+        var stop = new StopSignal(); // a plain request: no signal handlers in the test host
         var observers = ObserverFactory.Create(cfg.Logging, Path.GetFullPath(cfg.Output.Dir), TextWriter.Null).ToList();
         if (stopAt is { } s) observers.Add(new StopAtStep(stop, s));
         return TrainRun.RunAsync(cfg, new TrainRunOptions

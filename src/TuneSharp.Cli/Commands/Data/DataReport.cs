@@ -1,11 +1,13 @@
+using System.Collections.Concurrent;
 using TuneSharp.Data;
 using TuneSharp.Data.Batching;
 using TuneSharp.Data.Encoding;
 
 namespace TuneSharp.Cli.Commands.Data;
 
-/// <summary>Batches and cells (rows x length) one epoch takes with one collation, and the share of real tokens.</summary>
-public sealed record PaddingSummary(long Batches, long Cells, double Efficiency);
+/// <summary>Batches and cells (rows x length) one epoch takes with one collation, and the share of real tokens (null
+/// without batches).</summary>
+public sealed record PaddingSummary(long Batches, long Cells, double? Efficiency);
 
 /// <summary>
 /// Token statistics of a dataset encoded with a tokenizer and chat template. Prompt/trained tokens count the kept samples
@@ -22,11 +24,14 @@ public sealed record TokenSummary(
     public long EpochTokens => PromptTokens + TrainedTokens;
 }
 
-/// <summary>What `tunesharp data validate` found: the validator's report, problems of the encoding pass, and token statistics.</summary>
+/// <summary>
+/// What `tunesharp data validate` found: the validator's report, problems of the encoding pass, token statistics, and why
+/// training would have nothing to train on (<see cref="NothingToTrain"/>; null when some example is usable).
+/// </summary>
 public sealed record DataReport(ValidationReport Validation, IReadOnlyList<DataProblem> Problems, long TotalProblems,
-    IReadOnlyDictionary<string, long> ProblemCounts, TokenSummary? Tokens)
+    IReadOnlyDictionary<string, long> ProblemCounts, TokenSummary? Tokens, string? NothingToTrain)
 {
-    public bool IsValid => TotalProblems == 0;
+    public bool IsValid => TotalProblems == 0 && NothingToTrain == null;
 }
 
 /// <summary>Builds a <see cref="DataReport"/>: a validation pass over the whole dataset, then (with a tokenizer) an encoding pass.</summary>
@@ -43,7 +48,9 @@ public static class DataInspector
         var problems = validation.Problems.ToList();
         var counts = new SortedDictionary<string, long>(validation.ProblemCounts.ToDictionary(), StringComparer.Ordinal);
         long total = validation.TotalProblems;
-        if (tokens is null || validation.ExampleCount == 0) return new DataReport(validation, problems, total, counts, null);
+        if (validation.ExampleCount == 0)
+            return new DataReport(validation, problems, total, counts, null, total == 0 ? "the dataset has no examples" : "none of its records is a usable example (see the problems)");
+        if (tokens is null) return new DataReport(validation, problems, total, counts, null, null);
 
         var (template, description) = tokens.Context.Template(required: validation.Formats.Keys.Any(DataInputs.IsChat));
         var encoder = new ExampleEncoder(tokens.Context.Tokenizer, template, new EncodingSettings(tokens.MaxSeqLen, tokens.TrainOn));
@@ -51,10 +58,14 @@ public static class DataInspector
         var samples = new List<TokenizedSample>();
         var lengths = new LengthHistogram();
         var dropReasons = new List<string>();
-        // Bad records were reported by the validation pass; here they are skipped silently.
-        var examples = DatasetReader.Read(spec, new List<DataProblem>()).Select(DataInputs.ForEncoding);
+        // Bad records were reported by the validation pass; here they are skipped silently. The examples in flight are
+        // queued in input order, the order results come back in, so a refused one can be examined for the hint.
+        var inFlight = new ConcurrentQueue<Example>();
+        var examples = DatasetReader.Read(spec, new List<DataProblem>()).Select(DataInputs.ForEncoding)
+            .Select(e => { inFlight.Enqueue(e); return e; });
         foreach (var r in DatasetEncoder.EncodeAll(examples, encoder, stats, cancellation: ct))
         {
+            inFlight.TryDequeue(out var example);
             if (r.FullLength > 0) lengths.Add(r.FullLength);
             switch (r.Status)
             {
@@ -63,7 +74,7 @@ public static class DataInspector
                     counts[EncodingFailed] = counts.GetValueOrDefault(EncodingFailed) + 1;
                     if (problems.Count < maxProblems)
                         problems.Add(new DataProblem(r.Source, EncodingFailed, null, r.Reason ?? "could not encode",
-                            "check the roles and order the template expects, or choose another --template"));
+                            EncodingHints.For(encoder, example!)));
                     break;
                 case EncodeStatus.Dropped:
                     if (dropReasons.Count < 5) dropReasons.Add(r.ToString());
@@ -79,7 +90,16 @@ public static class DataInspector
             stats.Kept, stats.Truncated, stats.Dropped, stats.Problems, stats.PromptTokens, stats.TrainedTokens,
             lengths.Min, lengths.Mean, lengths.Max, lengths.Bins(),
             Padded(samples, tokens.MicroBatch, padId), Packed(samples, tokens.MaxSeqLen, tokens.MicroBatch, padId), dropReasons);
-        return new DataReport(validation, problems, total, counts, summary);
+        return new DataReport(validation, problems, total, counts, summary, samples.Count > 0 ? null : NoSampleLeft(stats, tokens.MaxSeqLen));
+    }
+
+    /// <summary>Why no sample is left after encoding (training would stop with an empty training set).</summary>
+    static string NoSampleLeft(EncodingStats stats, int maxSeqLen)
+    {
+        var why = new List<string>();
+        if (stats.Dropped > 0) why.Add($"{stats.Dropped:N0} dropped (no trained token within max_seq_len {maxSeqLen})");
+        if (stats.Problems > 0) why.Add($"{stats.Problems:N0} could not be encoded");
+        return $"no example is left to train on: {string.Join(", ", why)}";
     }
 
     /// <summary>One sample per row, micro batches in dataset order (as training without packing, before shuffling).</summary>
@@ -90,10 +110,10 @@ public static class DataInspector
     }
 
     static PaddingSummary Packed(List<TokenizedSample> samples, int rowLength, int microBatch, int padId) =>
-        samples.Count == 0 ? new PaddingSummary(0, 0, 1) : Summarize(Collator.Pack(samples, rowLength, microBatch, padId));
+        Summarize(samples.Count == 0 ? [] : Collator.Pack(samples, rowLength, microBatch, padId));
 
     static PaddingSummary Summarize(IReadOnlyList<TrainBatch> batches) =>
-        new(batches.Count, batches.Sum(b => (long)b.Rows * b.Length), Collator.Efficiency(batches));
+        new(batches.Count, batches.Sum(b => (long)b.Rows * b.Length), batches.Count == 0 ? null : Collator.Efficiency(batches));
 
     /// <summary>Power-of-two length histogram (bin bounds 1, 2, 4, ...), as the validator's.</summary>
     sealed class LengthHistogram

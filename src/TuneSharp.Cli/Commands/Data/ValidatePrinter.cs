@@ -43,6 +43,11 @@ public static class ValidatePrinter
             if (v.ExampleCount > 0)
                 w.WriteLine(style.Dim("(pass --model <folder|hub id> for token counts, truncation and padding efficiency)"));
         }
+        if (report.NothingToTrain is { } why)
+        {
+            w.WriteLine();
+            w.WriteLine(style.Red($"not trainable: {why}"));
+        }
     }
 
     static void WriteProblems(DataReport report, TextWriter w, Style style)
@@ -73,8 +78,9 @@ public static class ValidatePrinter
         }
     }
 
-    static string Padding(PaddingSummary p) =>
-        $"{p.Efficiency.ToString("P1", Inv).Replace(" ", "", StringComparison.Ordinal),6}  {N(p.Batches)} batches, {N(p.Cells)} cells";
+    static string Padding(PaddingSummary p) => p.Efficiency is { } e
+        ? $"{e.ToString("P1", Inv).Replace(" ", "", StringComparison.Ordinal),6}  {N(p.Batches)} batches, {N(p.Cells)} cells"
+        : $"{"-",6}  no batch (no sample left)";
 
     static void Row(TextWriter w, string label, string value, string? note = null) =>
         w.WriteLine(note is null ? $"  {label,-11} {value}" : $"  {label,-11} {value,10}  {note}");
@@ -93,6 +99,7 @@ public static class ValidatePrinter
         {
             ["path"] = v.Path,
             ["valid"] = report.IsValid,
+            ["nothing_to_train"] = report.NothingToTrain,
             ["examples"] = v.ExampleCount,
             ["formats"] = new JsonObject(v.Formats.Select(f => KeyValuePair.Create(FormatName(f.Key), (JsonNode?)f.Value))),
             ["turns"] = v.Turns,
@@ -145,6 +152,6 @@ public static class ValidatePrinter
     {
         ["batches"] = p.Batches,
         ["cells"] = p.Cells,
-        ["efficiency"] = Math.Round(p.Efficiency, 6),
+        ["efficiency"] = p.Efficiency is { } e ? Math.Round(e, 6) : null,
     };
 }
