@@ -79,6 +79,12 @@ public static class ExportCommand
             throw new ArgumentException($"--out {outDir} exists and is not empty; pass --force to replace it");
     }
 
+    /// <summary>Removes the temporaries that killed exports (their process is gone) left in the output folder, saying so.</summary>
+    static void ReportStaleTemps(string folder, TextWriter stderr)
+    {
+        foreach (string stale in OwnedTemp.CleanStale(folder)) stderr.WriteLine($"removed {stale} (left by an export that did not finish)");
+    }
+
     /// <summary>Whether <paramref name="path"/> is <paramref name="folder"/> or inside it.</summary>
     static bool Within(string path, string folder) =>
         path == folder || path.StartsWith(folder + Path.DirectorySeparatorChar, StringComparison.Ordinal);
@@ -107,6 +113,7 @@ public static class ExportCommand
             using var _ = merged;
             CheckOutputFolder(outDir, parse.GetValue(force), ("--base", baseDir)); // a hub id resolved to a cache folder
             if (type != torch.ScalarType.Float32) merged.Model.to(type); // in place
+            ReportStaleTemps(Path.GetDirectoryName(outDir)!, stderr);
             ModelFolder.Save(outDir, merged.Model, baseDir, merged.TokenizerDirectory, merged.Tokenizer.ChatTemplate, replace: parse.GetValue(force));
             stdout.WriteLine($"wrote {outDir}");
             return 0;
@@ -133,7 +140,7 @@ public static class ExportCommand
             if (Directory.Exists(outPath)) throw new ArgumentException($"--out {outPath} is a folder; give a .gguf file path");
             string outDir = Path.GetDirectoryName(outPath)!;
             Directory.CreateDirectory(outDir);
-            foreach (string stale in OwnedTemp.CleanStale(outDir)) stderr.WriteLine($"removed {stale} (left by an export that did not finish)");
+            ReportStaleTemps(outDir, stderr);
             var (modelDir, merged) = await LoadMergedAsync(parse, model, adapter, quant, stdout, stderr, ct);
             using var _ = merged;
             var tokenizer = merged.Tokenizer;

@@ -5,17 +5,17 @@ using System.Text.RegularExpressions;
 namespace TuneSharp.Core.IO;
 
 /// <summary>
-/// Temporary paths that name the process writing them (<c>.{name}.tmp-{pid}-{guid}</c>, beside the final path), so a
-/// later run can remove the ones left by a process that died (kill -9, power loss) without touching those of a process
-/// that is still writing.
+/// Temporary paths that name the process writing them (<c>.{name}.tmp-{pid}-{guid}</c>, or <c>.old-</c> for a folder
+/// set aside by <see cref="AtomicDirectory"/>, beside the final path), so a later run can remove the ones left by a
+/// process that died (kill -9, power loss) without touching those of a process that is still writing.
 /// </summary>
 public static partial class OwnedTemp
 {
     /// <summary>A fresh temporary path beside <paramref name="finalPath"/>, owned by this process.</summary>
-    public static string PathFor(string finalPath)
+    public static string PathFor(string finalPath, string kind = "tmp")
     {
         string full = Path.GetFullPath(Path.TrimEndingDirectorySeparator(finalPath));
-        string name = $".{Path.GetFileName(full)}.tmp-{Environment.ProcessId}-{Guid.NewGuid():N}";
+        string name = $".{Path.GetFileName(full)}.{kind}-{Environment.ProcessId}-{Guid.NewGuid():N}";
         return Path.Combine(Path.GetDirectoryName(full)!, name);
     }
 
@@ -27,7 +27,7 @@ public static partial class OwnedTemp
     {
         var removed = new List<string>();
         if (!Directory.Exists(directory)) return removed;
-        foreach (string path in Directory.EnumerateFileSystemEntries(directory, ".*.tmp-*"))
+        foreach (string path in Directory.EnumerateFileSystemEntries(directory, ".*-*"))
         {
             var m = TempName().Match(Path.GetFileName(path));
             if (!m.Success || IsRunning(int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture))) continue;
@@ -63,6 +63,6 @@ public static partial class OwnedTemp
         }
     }
 
-    [GeneratedRegex(@"^\..+\.tmp-(\d{1,9})-[0-9a-f]{32}$")]
+    [GeneratedRegex(@"^\..+\.(?:tmp|old)-(\d{1,9})-[0-9a-f]{32}$")]
     private static partial Regex TempName();
 }

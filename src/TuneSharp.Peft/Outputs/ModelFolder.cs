@@ -9,8 +9,9 @@ namespace TuneSharp.Peft.Outputs;
 
 /// <summary>
 /// A complete Hugging Face model folder (config.json, safetensors shards + index, generation_config.json, tokenizer
-/// files with the chat template), written atomically: everything goes into a staging folder that is renamed into place,
-/// so a killed write leaves nothing at the final path. Used by full fine-tuning's output and `export merge`.
+/// files with the chat template), written atomically (<see cref="AtomicDirectory"/>): everything goes into a temporary
+/// folder that is renamed into place, so a killed write leaves nothing at the final path. Used by full fine-tuning's
+/// output, output.save_merged and `export merge`.
 /// </summary>
 public static class ModelFolder
 {
@@ -21,16 +22,19 @@ public static class ModelFolder
     /// </summary>
     public static void Save(string directory, CausalLM model, string configDirectory, string tokenizerDirectory, string? chatTemplate, bool replace)
     {
-        using var staged = StagedDirectory.Create(directory, replace);
-        using (NewDisposeScope())
-            SafeTensorsWriter.WriteSharded(staged.Path,
-                model.named_parameters().Select(p => KeyValuePair.Create(p.name, (Tensor)p.parameter.detach())),
-                maxShardBytes: 2_000_000_000);
-        WriteConfig(Path.Combine(configDirectory, "config.json"), Path.Combine(staged.Path, "config.json"), model.parameters().First().dtype);
-        string generation = Path.Combine(configDirectory, "generation_config.json");
-        if (File.Exists(generation)) TokenizerFiles.CopyContent(generation, Path.Combine(staged.Path, "generation_config.json"));
-        TokenizerFiles.Write(tokenizerDirectory, staged.Path, chatTemplate);
-        staged.Commit();
+        if (!replace && Directory.Exists(directory) && Directory.EnumerateFileSystemEntries(directory).Any())
+            throw new IOException($"{Path.GetFullPath(directory)} already exists and is not empty");
+        AtomicDirectory.Write(directory, tmp =>
+        {
+            using (NewDisposeScope())
+                SafeTensorsWriter.WriteSharded(tmp,
+                    model.named_parameters().Select(p => KeyValuePair.Create(p.name, (Tensor)p.parameter.detach().cpu())),
+                    maxShardBytes: 2_000_000_000);
+            WriteConfig(Path.Combine(configDirectory, "config.json"), Path.Combine(tmp, "config.json"), model.parameters().First().dtype);
+            string generation = Path.Combine(configDirectory, "generation_config.json");
+            if (File.Exists(generation)) TokenizerFiles.CopyContent(generation, Path.Combine(tmp, "generation_config.json"));
+            TokenizerFiles.Write(tokenizerDirectory, tmp, chatTemplate);
+        });
     }
 
     /// <summary>config.json as the source's, with torch_dtype naming the dtype the weights are saved in.</summary>
