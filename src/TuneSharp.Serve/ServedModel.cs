@@ -22,7 +22,6 @@ public sealed class ServedModel : IDisposable
 {
     readonly List<SwitchableLoraLinear> _layers;
     readonly HashSet<string> _adapterNames;
-
     readonly IReadOnlyDictionary<string, ChatPrompter> _adapterPrompters;
 
     ServedModel(ModelBundle bundle, ChatPrompter? prompter, IReadOnlyDictionary<string, ChatPrompter> adapterPrompters,
@@ -56,6 +55,7 @@ public sealed class ServedModel : IDisposable
     /// </summary>
     public ChatPrompter? PrompterFor(string? adapter) =>
         adapter != null && _adapterPrompters.TryGetValue(adapter, out var p) ? p : Prompter;
+
     public IReadOnlyList<string> AdapterNames { get; }
     /// <summary>EOS ids of the model (generation_config, config.json, tokenizer).</summary>
     public IReadOnlySet<int> EosIds { get; }
