@@ -1,19 +1,23 @@
+using TuneSharp.Inference;
 using TuneSharp.Models;
 using TuneSharp.Peft;
+using TuneSharp.Tokenizers;
 using static TorchSharp.torch;
 
 namespace TuneSharp.Export;
 
 /// <summary>
-/// A plain fp32 model ready for export. <see cref="QuantRoundTripMaxAbsError"/> (QLoRA adapters only) is the largest
-/// |w_q - w| over all weights, where w_q is the merge on the dequantized base and w the same merge on the fp32 base.
+/// A plain fp32 model ready for export with the tokenizer that goes with it (an adapter's own, carrying its trained chat
+/// template, when the adapter folder has one). <see cref="QuantRoundTripMaxAbsError"/> (QLoRA adapters only) is the
+/// largest |w_q - w| over all weights, where w_q is the merge on the dequantized base and w the same merge on the fp32 base.
 /// </summary>
-public sealed record MergedModel(CausalLM Model, int AdaptedProjections, double? QuantRoundTripMaxAbsError) : IDisposable
+public sealed record MergedModel(CausalLM Model, HfTokenizer Tokenizer, string TokenizerDirectory, LoraSettings? Adapter,
+    int AdaptedProjections, double? QuantRoundTripMaxAbsError, IReadOnlyList<string> Notes) : IDisposable
 {
     public void Dispose() => Model.Dispose();
 }
 
-/// <summary>Loads a base model and folds an optional PEFT adapter into it (fp32), as `export merge` and `export gguf` do.</summary>
+/// <summary>Loads a base model (<see cref="ModelBundle"/>) and folds an optional PEFT adapter into it (fp32), as `export merge` and `export gguf` do.</summary>
 public static class ModelMerge
 {
     /// <summary>
@@ -23,23 +27,21 @@ public static class ModelMerge
     /// </summary>
     public static MergedModel Load(string baseDir, string? adapterDir, QuantSettings? quant = null)
     {
-        if (adapterDir == null)
-        {
-            if (quant != null) throw new ArgumentException("a base quantization is only meaningful with an adapter");
-            return new MergedModel(ModelLoader.Load(baseDir), 0, null);
-        }
-        using var adapted = AdapterIO.Load(adapterDir, baseDir, quant: quant);
+        var bundle = ModelBundle.Load(baseDir, adapterDir, ScalarType.Float32, quant);
+        if (bundle.Policy is not { } policy)
+            return new MergedModel(bundle.Model, bundle.Tokenizer, bundle.TokenizerDirectory, null, 0, null, bundle.Notes);
+        using var adapted = bundle;
         var merged = AdapterMerge.Merge(adapted.Model);
         try
         {
             double? error = null;
             if (quant != null)
             {
-                using var reference = AdapterIO.Load(adapterDir, baseDir);
+                using var reference = ModelBundle.Load(baseDir, adapterDir);
                 using var referenceMerged = AdapterMerge.Merge(reference.Model);
                 error = MaxAbsDifference(merged, referenceMerged);
             }
-            return new MergedModel(merged, adapted.Policy.AdaptedPaths.Count, error);
+            return new MergedModel(merged, bundle.Tokenizer, bundle.TokenizerDirectory, policy.Settings, policy.AdaptedPaths.Count, error, bundle.Notes);
         }
         catch
         {

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using TuneSharp.Core.Hub;
 using TuneSharp.Core.SafeTensors;
 using TuneSharp.Models;
 using static TorchSharp.torch;
@@ -45,12 +46,19 @@ public static class AdapterIO
             tensors.Add(new($"{KeyPrefix}{name}", p));
         SafeTensorsWriter.Write(Path.Combine(directory, WeightsFile), tensors);
         var leafNames = adapters.Select(a => a.Path[(a.Path.LastIndexOf('.') + 1)..]).Distinct().ToList();
-        WriteAtomically(Path.Combine(directory, ConfigFile), ConfigJson(settings, baseModelNameOrPath, leafNames));
+        // A trained copy of a tied embedding must stay the output head when PEFT loads it: ensure_weight_tying (PEFT 0.18+).
+        bool tie = model.Args.TieWordEmbeddings && settings.SavesEmbedding;
+        WriteAtomically(Path.Combine(directory, ConfigFile), ConfigJson(settings with { EnsureWeightTying = tie }, baseModelNameOrPath, leafNames));
     }
 
-    /// <summary>adapter_config.json as PEFT (0.14 era) writes it: sorted keys, indent 2.</summary>
+    /// <summary>
+    /// adapter_config.json as PEFT writes it: sorted keys, indent 2, the fields of PEFT 0.14 plus ensure_weight_tying
+    /// (0.18). A hub id with a revision (<c>org/name@rev</c>) is split into base_model_name_or_path and revision, as PEFT
+    /// stores them.
+    /// </summary>
     public static string ConfigJson(LoraSettings s, string? baseModelNameOrPath, IReadOnlyList<string> adaptedLeafNames)
     {
+        var (baseModel, revision) = SplitRevision(baseModelNameOrPath);
         JsonNode? targets = s.TargetRegex is { } regex
             ? JsonValue.Create(regex)
             : new JsonArray([.. (s.Targets.Contains(LoraSettings.AllLinear) ? adaptedLeafNames : s.Targets).Select(t => (JsonNode?)JsonValue.Create(t))]);
@@ -64,8 +72,9 @@ public static class AdapterIO
         {
             ["alpha_pattern"] = alpha,
             ["auto_mapping"] = null,
-            ["base_model_name_or_path"] = baseModelNameOrPath,
+            ["base_model_name_or_path"] = baseModel,
             ["bias"] = "none",
+            ["ensure_weight_tying"] = s.EnsureWeightTying ?? false,
             ["eva_config"] = null,
             ["exclude_modules"] = exclude,
             ["fan_in_fan_out"] = false,
@@ -84,7 +93,7 @@ public static class AdapterIO
             ["peft_type"] = "LORA",
             ["r"] = s.R,
             ["rank_pattern"] = rank,
-            ["revision"] = null,
+            ["revision"] = revision,
             ["target_modules"] = targets,
             ["task_type"] = "CAUSAL_LM",
             ["use_dora"] = s.UseDora,
@@ -93,6 +102,15 @@ public static class AdapterIO
         var obj = new JsonObject();
         foreach (var (k, v) in fields) obj[k] = v;
         return obj.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n";
+    }
+
+    /// <summary><c>org/name@rev</c> → (<c>org/name</c>, <c>rev</c>); local paths and ids without a revision are kept whole.</summary>
+    public static (string? Id, string? Revision) SplitRevision(string? baseModelNameOrPath)
+    {
+        if (baseModelNameOrPath is not { } spec || !spec.Contains('@') || Directory.Exists(spec) || !ModelLocator.LooksLikeRepoId(spec))
+            return (baseModelNameOrPath, null);
+        var repo = RepoRef.Parse(spec);
+        return (repo.RepoId, repo.Revision);
     }
 
     /// <summary>
@@ -140,6 +158,7 @@ public static class AdapterIO
         {
             ExcludeRegex = excludeRegex,
             ModulesToSave = root["modules_to_save"] is JsonArray mts ? [.. mts.Select(x => x!.GetValue<string>())] : [],
+            EnsureWeightTying = root["ensure_weight_tying"] is null ? null : cfg.Bool("ensure_weight_tying"),
         };
         try
         {
@@ -159,9 +178,21 @@ public static class AdapterIO
     public static AdapterModelBundle Load(string adapterDirectory, string baseDirectory, ScalarType dtype = ScalarType.Float32, QuantSettings? quant = null)
     {
         var policy = new LoraPolicy(ReadConfig(adapterDirectory, quant));
-        var model = policy.LoadModel(baseDirectory, dtype);
+        CausalLM model;
         try
         {
+            model = policy.LoadModel(baseDirectory, dtype);
+        }
+        catch (ArgumentException e)
+        {
+            throw new InvalidDataException($"{Path.Combine(adapterDirectory, ConfigFile)}: {e.Message}", e);
+        }
+        try
+        {
+            if (model.Args.TieWordEmbeddings && policy.Settings.SavesEmbedding && policy.Settings.EnsureWeightTying == false)
+                throw new NotSupportedException(
+                    $"{Path.Combine(adapterDirectory, ConfigFile)}: modules_to_save holds a copy of embed_tokens trained apart from the output head " +
+                    "(ensure_weight_tying = false) on a model whose embedding and head are one matrix (tie_word_embeddings); TuneSharp cannot load it as trained");
             LoadWeights(adapterDirectory, model, policy.Settings.ModulesToSave);
             model.eval();
             return new AdapterModelBundle(model, policy);

@@ -92,12 +92,34 @@ public sealed class LoraPolicy : ILinearFactory
         }
     }
 
-    /// <summary>Initializes every adapter of <paramref name="model"/> (after its base weights are set) and freezes the rest.</summary>
+    /// <summary>
+    /// Initializes every adapter of <paramref name="model"/> (after its base weights are set) and freezes the rest.
+    /// Every modules_to_save entry must name a module of the model (see <see cref="CheckModulesToSave"/>).
+    /// </summary>
     public void Prepare(CausalLM model, long seed)
     {
+        CheckModulesToSave(model);
         using var gen = new Generator().manual_seed(seed);
         foreach (var (_, layer) in model.Adapters()) layer.ResetAdapter(Settings.Init, gen);
         model.MarkOnlyAdaptersTrainable(Settings.ModulesToSave);
+    }
+
+    /// <summary>
+    /// Refuses modules_to_save entries that match no module, naming them. On a model with tied embeddings there is no
+    /// separate lm_head (the embedding matrix is the output head): <c>lm_head</c> is refused with that reason, and
+    /// <c>embed_tokens</c> trains the shared matrix (saved with ensure_weight_tying so PEFT 0.18+ keeps the tie).
+    /// </summary>
+    public void CheckModulesToSave(CausalLM model)
+    {
+        foreach (string m in Settings.ModulesToSave)
+        {
+            if (model.named_parameters().Any(p => AdapterModel.IsSavedModuleParameter(p.name, [m]))) continue;
+            if (model.Args.TieWordEmbeddings && MatchesName("lm_head", m))
+                throw new ArgumentException(
+                    $"modules_to_save '{m}': this model ties lm_head to embed_tokens (tie_word_embeddings = true), so it has no separate " +
+                    "output head; list embed_tokens instead, which trains the shared matrix (input embedding and output head)");
+            throw new ArgumentException($"modules_to_save '{m}' matches no module of the model");
+        }
     }
 
     /// <summary>Path equals <paramref name="name"/> or ends with "." + name (PEFT's suffix rule).</summary>

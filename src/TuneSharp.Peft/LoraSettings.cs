@@ -50,6 +50,15 @@ public sealed record LoraSettings(
     /// </summary>
     public IReadOnlyList<string> ModulesToSave { get; init; } = [];
 
+    /// <summary>
+    /// PEFT's ensure_weight_tying (0.18+): a saved copy of a tied embedding is also the output head. Null = not stated
+    /// (written by TuneSharp or PEFT before 0.18); TuneSharp keeps a tied model's embedding and head one matrix either way.
+    /// </summary>
+    public bool? EnsureWeightTying { get; init; }
+
+    /// <summary>Whether <see cref="ModulesToSave"/> includes the input embedding (embed_tokens), which a tied model shares with its output head.</summary>
+    public bool SavesEmbedding => ModulesToSave.Any(m => LoraPolicy.MatchesName("model.embed_tokens", m));
+
     /// <summary>Plain LoRA on <paramref name="targets"/> with PEFT's defaults (no dropout, no patterns, kaiming init).</summary>
     public static LoraSettings Create(int r, double alpha, params string[] targets) =>
         new(r, alpha, 0.0, targets, null, [], false, false,

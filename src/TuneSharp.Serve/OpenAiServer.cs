@@ -28,7 +28,7 @@ public sealed record ServeOptions
     /// <summary>When set, every /v1 request needs <c>Authorization: Bearer {ApiKey}</c>.</summary>
     public string? ApiKey { get; init; }
     public ScalarType DType { get; init; } = ScalarType.Float32;
-    /// <summary>A built-in chat template instead of the tokenizer's.</summary>
+    /// <summary>The chat template choice (auto/null, a built-in name or a .jinja file) for the base and every adapter.</summary>
     public string? Template { get; init; }
     /// <summary>Largest max_tokens a request may ask for (also the default when it asks for none).</summary>
     public int MaxTokensLimit { get; init; } = 2048;
@@ -67,6 +67,7 @@ public sealed class OpenAiServer : IAsyncDisposable
         var worker = await TensorWorker.StartAsync(() => ServedModel.Load(options.ModelDirectory, options.Adapters, options.DType, options.Template));
         try
         {
+            foreach (string note in worker.Info.Notes) log.WriteLine($"note: {note}");
             var builder = WebApplication.CreateSlimBuilder();
             builder.Logging.ClearProviders();
             builder.WebHost.ConfigureKestrel(k =>
@@ -166,8 +167,9 @@ public sealed class OpenAiServer : IAsyncDisposable
             : _worker.Info.AdapterNames.Contains(request.Model) ? request.Model
             : throw new ApiException(404, $"The model '{request.Model}' does not exist; this server has {string.Join(", ", _worker.Info.AdapterNames.Prepend(_options.ModelId))}",
                 param: "model", code: "model_not_found");
-        int[] ids = chat ? ChatPromptIds(request.Messages!) : _worker.Info.Tokenizer.Encode(request.Prompt!, addSpecialTokens: true);
-        var options = Sampling(request.Sampling, ids.Length, chat);
+        var prompter = chat ? ChatPrompter(adapter) : null;
+        int[] ids = prompter != null ? ChatPromptIds(prompter, request.Messages!) : _worker.Info.Tokenizer.Encode(request.Prompt!, addSpecialTokens: true);
+        var options = Sampling(request.Sampling, ids.Length, prompter);
         var job = _worker.Enqueue(new GenerationRequest(adapter, ids, options), ctx.RequestAborted);
         var reply = new Reply(chat, request.Model);
         if (request.Stream) await Stream(ctx, job, reply, request.IncludeUsage);
@@ -179,11 +181,13 @@ public sealed class OpenAiServer : IAsyncDisposable
         }
     }
 
-    int[] ChatPromptIds(JsonArray messages)
+    /// <summary>The chat format for the requested model: an adapter's trained template, or the base's.</summary>
+    Data.Templates.ChatPrompter ChatPrompter(string? adapter) => _worker.Info.PrompterFor(adapter)
+        ?? throw new ApiException(400, $"{_options.ModelId} has no chat template (tokenizer_config.json chat_template); " +
+            "use /v1/completions or start the server with --template", param: "messages", code: "no_chat_template");
+
+    static int[] ChatPromptIds(Data.Templates.ChatPrompter prompter, JsonArray messages)
     {
-        var prompter = _worker.Info.Prompter
-            ?? throw new ApiException(400, $"{_options.ModelId} has no chat template (tokenizer_config.json chat_template); " +
-                "use /v1/completions or start the server with --template", param: "messages", code: "no_chat_template");
         try
         {
             return prompter.Encode(messages);
@@ -196,8 +200,9 @@ public sealed class OpenAiServer : IAsyncDisposable
     }
 
     /// <summary>generation_config defaults, overridden by the request; stops at EOS and the template's end-of-turn token.</summary>
-    SamplingOptions Sampling(SamplingFields f, int promptTokens, bool chat)
+    SamplingOptions Sampling(SamplingFields f, int promptTokens, Data.Templates.ChatPrompter? prompter)
     {
+        bool chat = prompter != null;
         var info = _worker.Info;
         int room = info.ContextLength - promptTokens;
         if (room < 1)
@@ -222,7 +227,7 @@ public sealed class OpenAiServer : IAsyncDisposable
             MinP = f.MinP ?? defaults.MinP,
             RepetitionPenalty = f.RepetitionPenalty ?? defaults.RepetitionPenalty,
             Seed = f.Seed,
-            StopTokenIds = chat ? info.Prompter!.StopIds(info.EosIds) : info.EosIds,
+            StopTokenIds = prompter?.StopIds(info.EosIds) ?? info.EosIds,
             StopStrings = f.Stop,
         };
     }

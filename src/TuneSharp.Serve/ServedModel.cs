@@ -22,27 +22,40 @@ public sealed class ServedModel : IDisposable
 {
     readonly List<SwitchableLoraLinear> _layers;
     readonly HashSet<string> _adapterNames;
+    readonly IReadOnlyDictionary<string, ChatPrompter> _adapterPrompters;
 
-    ServedModel(string directory, CausalLM model, HfTokenizer tokenizer, GenerationConfig generation,
-        ChatPrompter? prompter, List<SwitchableLoraLinear> layers, IReadOnlyList<string> adapterNames)
+    ServedModel(ModelBundle bundle, ChatPrompter? prompter, IReadOnlyDictionary<string, ChatPrompter> adapterPrompters,
+        List<SwitchableLoraLinear> layers, IReadOnlyList<string> adapterNames, IReadOnlyList<string> notes)
     {
-        Directory = directory;
-        Model = model;
-        Tokenizer = tokenizer;
-        Generation = generation;
+        Directory = bundle.Directory;
+        Model = bundle.Model;
+        Tokenizer = bundle.Tokenizer;
+        Generation = bundle.Generation;
         Prompter = prompter;
+        _adapterPrompters = adapterPrompters;
         _layers = layers;
         AdapterNames = adapterNames;
         _adapterNames = [.. adapterNames];
-        EosIds = StopTokens.Of(generation, model.Args, tokenizer);
+        EosIds = bundle.StopTokenIds.ToHashSet();
+        Notes = notes;
     }
 
     public string Directory { get; }
     public CausalLM Model { get; }
     public HfTokenizer Tokenizer { get; }
     public GenerationConfig Generation { get; }
-    /// <summary>The chat format, or null when the model has no chat template and none was chosen.</summary>
+    /// <summary>The base model's chat format, or null when the model has no chat template and none was chosen.</summary>
     public ChatPrompter? Prompter { get; }
+    /// <summary>Notes for the log: folder notes and why an adapter would not load as trained in vLLM.</summary>
+    public IReadOnlyList<string> Notes { get; }
+
+    /// <summary>
+    /// The chat format for requests to <paramref name="adapter"/> (null = the base): the template the adapter was trained
+    /// with when its folder carries one and --template was not given, else the base's.
+    /// </summary>
+    public ChatPrompter? PrompterFor(string? adapter) =>
+        adapter != null && _adapterPrompters.TryGetValue(adapter, out var p) ? p : Prompter;
+
     public IReadOnlyList<string> AdapterNames { get; }
     /// <summary>EOS ids of the model (generation_config, config.json, tokenizer).</summary>
     public IReadOnlySet<int> EosIds { get; }
@@ -51,8 +64,9 @@ public sealed class ServedModel : IDisposable
 
     /// <summary>
     /// Loads <paramref name="directory"/> in <paramref name="dtype"/>, with a switchable projection wherever an adapter
-    /// targets one, then each adapter's lora_A / lora_B. <paramref name="template"/> names a built-in chat template to use
-    /// instead of the tokenizer's.
+    /// targets one, then each adapter's lora_A / lora_B. <paramref name="template"/> chooses the chat template for the
+    /// base and every adapter (<see cref="TemplateResolver"/>); without it each adapter uses the template it was trained
+    /// with when its folder carries one.
     /// </summary>
     public static ServedModel Load(string directory, IReadOnlyList<AdapterSource> adapters, ScalarType dtype = ScalarType.Float32,
         string? template = null)
@@ -62,22 +76,28 @@ public sealed class ServedModel : IDisposable
         var policies = adapters.Select(a => (a.Name, a.Directory, Policy: new LoraPolicy(ReadSupportedConfig(a.Directory)))).ToList();
         var factory = new Factory(policies.Select(p => p.Policy).ToList());
 
-        var tokenizer = HfTokenizer.Load(directory);
-        var generation = GenerationConfig.Load(directory);
-        var prompter = template != null || tokenizer.ChatTemplate != null ? ChatPrompter.For(tokenizer, directory, template) : null;
-        var model = ModelLoader.Load(directory, new ModelLoadOptions { DType = dtype, Linears = factory });
+        var bundle = ModelBundle.Load(directory, new ModelLoadOptions { DType = dtype, Linears = factory });
         try
         {
-            model.eval();
-            var layers = model.named_modules().Where(m => m.module is SwitchableLoraLinear)
+            var prompter = TemplateResolver.Resolve(template, bundle.Tokenizer) is { } t ? new ChatPrompter(t.Template, bundle.Tokenizer) : null;
+            var adapterPrompters = new Dictionary<string, ChatPrompter>(StringComparer.Ordinal);
+            var notes = new List<string>(bundle.Notes);
+            foreach (var (name, dir, policy) in policies)
+            {
+                notes.AddRange(VllmCompatibility.Problems(policy.Settings).Select(p => $"adapter '{name}': {p}"));
+                // The adapter's trained template; its prompts are encoded with the base tokenizer (same vocabulary).
+                if (template == null && ModelBundle.TokenizerDirectoryFor(directory, dir) == dir
+                    && TemplateResolver.Resolve(null, ModelBundle.LoadTokenizer(directory, dir), "adapter") is { } trained)
+                    adapterPrompters[name] = new ChatPrompter(trained.Template, bundle.Tokenizer);
+            }
+            var layers = bundle.Model.named_modules().Where(m => m.module is SwitchableLoraLinear)
                 .Select(m => (m.name, Layer: (SwitchableLoraLinear)m.module)).ToList();
             foreach (var (name, dir, policy) in policies) LoadFactors(name, dir, policy, layers);
-            return new ServedModel(directory, model, tokenizer, generation, prompter, [.. layers.Select(l => l.Layer)],
-                [.. adapters.Select(a => a.Name)]);
+            return new ServedModel(bundle, prompter, adapterPrompters, [.. layers.Select(l => l.Layer)], [.. adapters.Select(a => a.Name)], notes);
         }
         catch
         {
-            model.Dispose();
+            bundle.Dispose();
             throw;
         }
     }

@@ -172,6 +172,8 @@ public sealed class ModelInfo
         Directory = model.Directory;
         Tokenizer = model.Tokenizer;
         Prompter = model.Prompter;
+        Notes = model.Notes;
+        _prompterFor = model.PrompterFor;
         Generation = model.Generation;
         EosIds = model.EosIds;
         AdapterNames = model.AdapterNames;
@@ -181,7 +183,14 @@ public sealed class ModelInfo
     public string Directory { get; }
     /// <summary>The tokenizer (managed code, no tensors): web threads encode prompts with it.</summary>
     public Tokenizers.HfTokenizer Tokenizer { get; }
+    readonly Func<string?, Data.Templates.ChatPrompter?> _prompterFor;
+
+    /// <summary>The base model's chat format (null without a chat template).</summary>
     public Data.Templates.ChatPrompter? Prompter { get; }
+    /// <summary>The chat format for requests to an adapter (its trained template when it carries one) or the base (null).</summary>
+    public Data.Templates.ChatPrompter? PrompterFor(string? adapter) => _prompterFor(adapter);
+    /// <summary>Notes for the server log (folder notes, adapters that vLLM would not load as trained).</summary>
+    public IReadOnlyList<string> Notes { get; }
     public GenerationConfig Generation { get; }
     public IReadOnlySet<int> EosIds { get; }
     public IReadOnlyList<string> AdapterNames { get; }

@@ -115,7 +115,7 @@ public sealed class HfTokenizer
                 return LoadGpt2Files(directory, config);
             throw new FileNotFoundException($"tokenizer file not found: {path}", path);
         }
-        using var doc = JsonDocument.Parse(File.ReadAllText(path), new JsonDocumentOptions { MaxDepth = 256 });
+        using var doc = Json.ParseFile(path, new JsonDocumentOptions { MaxDepth = 256 });
         var root = doc.RootElement;
         const string file = "tokenizer.json";
         var added = AddedTokenSplitter.FromJson(Json.Property(root, "added_tokens"), file);
@@ -134,7 +134,7 @@ public sealed class HfTokenizer
     /// </summary>
     static HfTokenizer LoadGpt2Files(string directory, TokenizerConfig config)
     {
-        using var vocabDoc = JsonDocument.Parse(File.ReadAllText(Path.Combine(directory, "vocab.json")));
+        using var vocabDoc = Json.ParseFile(Path.Combine(directory, "vocab.json"));
         if (vocabDoc.RootElement.ValueKind != JsonValueKind.Object) throw new InvalidDataException("vocab.json: not a JSON object");
         var vocab = vocabDoc.RootElement.EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetInt32(), StringComparer.Ordinal);
         var merges = new List<(string, string)>();

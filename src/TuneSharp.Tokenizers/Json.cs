@@ -5,6 +5,19 @@ namespace TuneSharp.Tokenizers;
 /// <summary>Small helpers that read tokenizer JSON files and name the file and key in every error.</summary>
 static class Json
 {
+    /// <summary>Parses a JSON file; a truncated or malformed file is an error naming the file and line.</summary>
+    public static JsonDocument ParseFile(string path, JsonDocumentOptions options = default)
+    {
+        try
+        {
+            return JsonDocument.Parse(File.ReadAllText(path), options);
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"{path}: invalid JSON at line {e.LineNumber + 1}: {e.Message}", e);
+        }
+    }
+
     public static JsonElement Property(JsonElement node, string name) =>
         node.ValueKind == JsonValueKind.Object && node.TryGetProperty(name, out var v) ? v : default;
 

@@ -14,8 +14,8 @@ sealed record TokenizerConfig(
     {
         string configPath = Path.Combine(directory, "tokenizer_config.json");
         string mapPath = Path.Combine(directory, "special_tokens_map.json");
-        using var config = File.Exists(configPath) ? JsonDocument.Parse(File.ReadAllText(configPath)) : null;
-        using var map = File.Exists(mapPath) ? JsonDocument.Parse(File.ReadAllText(mapPath)) : null;
+        using var config = File.Exists(configPath) ? Json.ParseFile(configPath) : null;
+        using var map = File.Exists(mapPath) ? Json.ParseFile(mapPath) : null;
         var c = config?.RootElement ?? default;
         var m = map?.RootElement ?? default;
 

@@ -196,7 +196,7 @@ public sealed class DataCommandTests : IDisposable
 
         var template = await Run("data", "validate", path, "--model", Qwen3, "--template", "nosuch");
         Assert.Equal(2, template.Exit);
-        Assert.Contains("unknown template 'nosuch'", template.Err);
+        Assert.Contains("unknown chat template 'nosuch'", template.Err);
 
         var format = await Run("data", "validate", path, "--format", "yaml");
         Assert.Equal(2, format.Exit);

@@ -68,7 +68,7 @@ public class ExportGgufCommandTests
             var r = CliRunner.Run(null, "export", "gguf", "--model", baseDir, "--adapter", adapterDir, "--out", outPath, "--type", "f32");
             Assert.True(r.ExitCode == 0, r.Stderr);
             Assert.Contains("merged 10 adapted projections", r.Stdout);
-            Assert.StartsWith("FROM ./model.gguf\n", File.ReadAllText(Path.Combine(dir, "out", "Modelfile")));
+            Assert.StartsWith("FROM ./model.gguf\n", File.ReadAllText(Path.Combine(dir, "out", "model.Modelfile")));
 
             var gguf = new TuneSharp.Export.Gguf.GgufReader(outPath);
             Assert.Equal("llama", gguf.Metadata["tokenizer.ggml.model"]);

@@ -102,6 +102,9 @@ public class TrainCommandTests : IDisposable
         Assert.Contains("before:", r.Stdout);
         Assert.Contains("after:", r.Stdout);
         Assert.True(File.Exists(Path.Combine(output, "adapter", "adapter_config.json")));
+        // The template the run trained with travels with the adapter (chat/serve/export use it by default).
+        Assert.Equal(TuneSharp.Data.Templates.ChatTemplate.BuiltIn("mistral").Source,
+            TuneSharp.Tokenizers.HfTokenizer.Load(Path.Combine(output, "adapter")).ChatTemplate);
         Assert.True(File.Exists(Path.Combine(output, "summary.json")));
         Assert.True(File.Exists(Path.Combine(output, "resolved_config.yaml")));
         Assert.Equal(3, Losses(output).Count);

@@ -16,6 +16,23 @@ public sealed class LoadErrorTests : IDisposable
         Assert.Contains(Path.Combine(dir, "tokenizer.json"), ex.Message);
     }
 
+    [Theory]
+    [InlineData("tokenizer.json")]
+    [InlineData("tokenizer_config.json")]
+    [InlineData("special_tokens_map.json")]
+    public void TruncatedJson_NamesTheFile(string file)
+    {
+        Write();
+        File.WriteAllText(Path.Combine(dir, "tokenizer_config.json"), """{"bos_token": "a", "eos_token": "b"}""");
+        File.WriteAllText(Path.Combine(dir, "special_tokens_map.json"), """{"bos_token": "a"}""");
+        string path = Path.Combine(dir, file);
+        string text = File.ReadAllText(path);
+        File.WriteAllText(path, text[..(text.Length / 2)]);
+        var ex = Assert.Throws<InvalidDataException>(() => HfTokenizer.Load(dir));
+        Assert.Contains(path, ex.Message);
+        Assert.Contains("invalid JSON at line", ex.Message);
+    }
+
     const string Minimal = """
         {"added_tokens": [], "normalizer": NORM, "pre_tokenizer": PRE, "post_processor": null, "decoder": null,
          "model": {"type": "MODEL", "vocab": {"a": 0, "b": 1, "ab": 2}, "merges": ["a b"]}}

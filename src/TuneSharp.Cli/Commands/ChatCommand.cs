@@ -4,9 +4,6 @@ using TuneSharp.Core.Hub;
 using TuneSharp.Core.Native;
 using TuneSharp.Data.Templates;
 using TuneSharp.Inference;
-using TuneSharp.Models;
-using TuneSharp.Peft;
-using TuneSharp.Tokenizers;
 
 namespace TuneSharp.Cli.Commands;
 
@@ -26,8 +23,7 @@ public static class ChatCommand
         var model = new Option<string>("--model", "-m") { Description = "Model folder or Hugging Face hub id (org/name[@revision]).", Required = true };
         var adapter = new Option<string?>("--adapter") { Description = "PEFT adapter folder (adapter_config.json + adapter_model.safetensors) for the model." };
         var system = new Option<string?>("--system") { Description = "System message, kept across /reset." };
-        var template = new Option<string?>("--template") { Description = "Built-in chat template instead of the model's own." };
-        template.AcceptOnlyFromAmong([.. ChatTemplate.BuiltInNames]);
+        var template = TemplateOption.Create();
         var dtype = new Option<string>("--dtype") { Description = "fp32 or bf16.", DefaultValueFactory = _ => "fp32" };
         dtype.AcceptOnlyFromAmong("fp32", "bf16");
 
@@ -41,27 +37,28 @@ public static class ChatCommand
         {
             TorchRuntime.Initialize();
             string dir = await ModelLocator.ResolveAsync(parse.GetValue(model)!, progress: DownloadProgressPrinter.For(stderr), ct: ct);
-            var type = CliOptions.ParseDType(parse.GetValue(dtype)!);
             var clock = System.Diagnostics.Stopwatch.StartNew();
-            var tok = HfTokenizer.Load(dir);
-            var generation = GenerationConfig.Load(dir);
-            string? adapterDir = parse.GetValue(adapter);
-            using CausalLM lm = adapterDir != null ? AdapterIO.Load(adapterDir, dir, type).Model : ModelLoader.Load(dir, new ModelLoadOptions { DType = type });
-            lm.eval();
-            stderr.WriteLine($"loaded {lm.Args.ModelType} model from {dir}{(adapterDir != null ? $" with adapter {adapterDir}" : "")} " +
-                $"in {clock.Elapsed.TotalSeconds:F2}s");
+            using var bundle = ModelBundle.Load(dir, parse.GetValue(adapter), CliOptions.ParseDType(parse.GetValue(dtype)!));
+            ReportLoad(bundle, clock.Elapsed, stderr);
 
             // Stop at every EOS id (generation_config, config.json, tokenizer) and at the template's end-of-turn token.
-            var prompter = ChatPrompter.For(tok, dir, parse.GetValue(template));
-            var stopIds = prompter.StopIds(StopTokens.Of(generation, lm.Args, tok));
-            var options = sampling.Resolve(parse, generation, stopIds);
+            var prompter = ChatPrompter.For(bundle.Tokenizer, bundle.TokenizerDirectory, parse.GetValue(template), bundle.TokenizerOwner);
+            var options = sampling.Resolve(parse, bundle.Generation, prompter.StopIds(bundle.StopTokenIds));
 
-            var session = new Session(new TextGenerator(lm, tok), prompter, parse.GetValue(system), options);
+            var session = new Session(new TextGenerator(bundle.Model, bundle.Tokenizer), prompter, parse.GetValue(system), options);
             bool terminal = IsTerminal(stdin, stdout);
             await session.RunAsync(stdin, stdout, stderr, terminal, interrupts, ct);
             return 0;
         });
         return cmd;
+    }
+
+    /// <summary>The load line and the bundle's notes on stderr (shared by chat and generate).</summary>
+    internal static void ReportLoad(ModelBundle bundle, TimeSpan elapsed, TextWriter stderr)
+    {
+        foreach (string note in bundle.Notes) stderr.WriteLine($"note: {note}");
+        stderr.WriteLine($"loaded {bundle.Model.Args.ModelType} model from {bundle.Directory}" +
+            $"{(bundle.AdapterDirectory != null ? $" with adapter {bundle.AdapterDirectory}" : "")} in {elapsed.TotalSeconds:F2}s");
     }
 
     static bool IsTerminal(TextReader stdin, TextWriter stdout) =>

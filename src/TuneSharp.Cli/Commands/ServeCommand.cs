@@ -26,8 +26,8 @@ public static class ServeCommand
         var apiKey = new Option<string?>("--api-key") { Description = "Require 'Authorization: Bearer <key>' (default: the TUNESHARP_API_KEY environment variable, else no key)." };
         var dtype = new Option<string>("--dtype") { Description = "fp32 or bf16.", DefaultValueFactory = _ => "fp32" };
         dtype.AcceptOnlyFromAmong("fp32", "bf16");
-        var template = new Option<string?>("--template") { Description = "Built-in chat template instead of the model's own." };
-        template.AcceptOnlyFromAmong([.. ChatTemplate.BuiltInNames]);
+        var template = TemplateOption.Create("Chat template for the base and every adapter: auto (default: the model's own; each adapter "
+            + "the one it was trained with), " + string.Join(", ", ChatTemplate.BuiltInNames) + ", or a path to a .jinja file.");
         var maxTokens = new Option<int>("--max-tokens-limit") { Description = "Largest max_tokens a request may ask for (and the default).", DefaultValueFactory = _ => 2048 };
         var maxBytes = new Option<long>("--max-request-bytes") { Description = "Largest request body in bytes (413 above).", DefaultValueFactory = _ => 1 << 20 };
 

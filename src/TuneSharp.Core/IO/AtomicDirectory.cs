@@ -2,18 +2,19 @@ namespace TuneSharp.Core.IO;
 
 /// <summary>
 /// Whole-folder writes that never leave a partial folder at the final path: the content is written into a hidden
-/// temporary folder beside it (<c>.{name}.tmp-{guid}</c>) and renamed into place when complete. An existing folder is
-/// first renamed aside (<c>.{name}.old-{guid}</c>) and deleted after the swap, so readers see the old folder, briefly
-/// nothing, then the new one; never a mix.
+/// temporary folder beside it (<c>.{name}.tmp-{pid}-{guid}</c>) and renamed into place when complete. An existing folder
+/// is first renamed aside (<c>.{name}.old-{pid}-{guid}</c>) and deleted after the swap, so readers see the old folder,
+/// briefly nothing, then the new one; never a mix. The names carry the writing process, so
+/// <see cref="OwnedTemp.CleanStale"/> can remove those of a killed writer without a lock.
 /// </summary>
 public static class AtomicDirectory
 {
     public static void Write(string path, Action<string> writeTemp)
     {
         string full = Path.GetFullPath(path).TrimEnd(Path.DirectorySeparatorChar);
-        string parent = Path.GetDirectoryName(full)!, name = Path.GetFileName(full);
+        string parent = Path.GetDirectoryName(full)!;
         Directory.CreateDirectory(parent);
-        string temp = Path.Combine(parent, $".{name}.tmp-{Guid.NewGuid():N}");
+        string temp = OwnedTemp.PathFor(full);
         Directory.CreateDirectory(temp);
         try
         {
@@ -21,7 +22,7 @@ public static class AtomicDirectory
             string? old = null;
             if (Directory.Exists(full))
             {
-                old = Path.Combine(parent, $".{name}.old-{Guid.NewGuid():N}");
+                old = OwnedTemp.PathFor(full, "old");
                 Directory.Move(full, old);
             }
             Directory.Move(temp, full);

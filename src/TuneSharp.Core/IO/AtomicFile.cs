@@ -11,7 +11,7 @@ public static class AtomicFile
     {
         string dir = Path.GetDirectoryName(Path.GetFullPath(path))!;
         Directory.CreateDirectory(dir);
-        string tmp = Path.Combine(dir, $".{Path.GetFileName(path)}.tmp-{Guid.NewGuid():N}");
+        string tmp = OwnedTemp.PathFor(path); // names this process, so OwnedTemp.CleanStale can remove it if the process dies
         try
         {
             writeTemp(tmp);

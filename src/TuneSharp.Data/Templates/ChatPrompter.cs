@@ -4,12 +4,12 @@ using TuneSharp.Tokenizers;
 namespace TuneSharp.Data.Templates;
 
 /// <summary>
-/// A model's chat format for generation (shared by `chat` and `serve`): its template (the tokenizer's own
-/// <c>chat_template</c> or a built-in one), how a conversation becomes prompt ids, and the token that ends a reply.
+/// A model's chat format for generation, the one used by `chat`, `serve`, `generate --chat` and the training samples:
+/// its template, how a conversation becomes prompt ids, and the token that ends a reply.
 /// </summary>
 public sealed class ChatPrompter
 {
-    ChatPrompter(ChatTemplate template, HfTokenizer tokenizer)
+    public ChatPrompter(ChatTemplate template, HfTokenizer tokenizer)
     {
         Template = template;
         Tokenizer = tokenizer;
@@ -22,16 +22,19 @@ public sealed class ChatPrompter
     public int? EndOfTurnTokenId { get; }
 
     /// <summary>
-    /// The built-in template <paramref name="builtInName"/> when given, else the tokenizer's chat_template; fails naming
-    /// <paramref name="modelDirectory"/> when neither exists.
+    /// The template chosen by <paramref name="choice"/> (<see cref="TemplateResolver"/>: auto = the tokenizer's own, a
+    /// built-in name or a .jinja file); fails naming <paramref name="directory"/> when auto finds none.
     /// </summary>
-    public static ChatPrompter For(HfTokenizer tokenizer, string modelDirectory, string? builtInName)
+    public static ChatPrompter For(HfTokenizer tokenizer, string directory, string? choice, string owner = "model") =>
+        new(TemplateResolver.Require(choice, tokenizer, directory, owner: owner).Template, tokenizer);
+
+    /// <summary>A single user message (after an optional system message), as training samples and `generate --chat` prompt.</summary>
+    public static JsonArray UserMessage(string prompt, string? system = null)
     {
-        var template = builtInName is { } name ? ChatTemplate.BuiltIn(name)
-            : tokenizer.ChatTemplate is { } source ? ChatTemplate.FromSource(source, "tokenizer_config.json chat_template")
-            : throw new InvalidOperationException(
-                $"{modelDirectory}: the tokenizer has no chat_template; choose one with --template ({string.Join("|", ChatTemplate.BuiltInNames)})");
-        return new ChatPrompter(template, tokenizer);
+        var messages = new JsonArray();
+        if (system != null) messages.Add(new JsonObject { ["role"] = "system", ["content"] = system });
+        messages.Add(new JsonObject { ["role"] = "user", ["content"] = prompt });
+        return messages;
     }
 
     /// <summary>The prompt text for <paramref name="messages"/> with the generation prompt (the assistant turn opened).</summary>

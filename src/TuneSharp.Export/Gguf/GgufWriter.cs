@@ -1,4 +1,5 @@
 using System.Text;
+using TuneSharp.Core.IO;
 
 namespace TuneSharp.Export.Gguf;
 
@@ -46,7 +47,7 @@ public sealed class GgufWriter
     /// <summary>Writes the file atomically (a temporary file next to it, then a rename).</summary>
     public void Write(string path)
     {
-        string tmp = $"{path}.tmp-{Guid.NewGuid():N}";
+        string tmp = OwnedTemp.PathFor(path); // names this process: a later export removes it if the process died
         try
         {
             using (var stream = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write))

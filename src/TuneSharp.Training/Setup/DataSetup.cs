@@ -175,23 +175,26 @@ public static class DataSetup
     static (ChatTemplate Template, string Name, List<string> Notes) ResolveTemplate(TrainConfig cfg, HfTokenizer tokenizer) =>
         cfg.Method.Stage == Stage.Pretrain ? (ChatTemplate.BuiltIn("plain"), "none (raw text)", []) : ResolveTemplate(cfg.Data.Template, tokenizer);
 
-    /// <summary>`auto` = the model's own chat_template, falling back to ChatML for models without one.</summary>
+    /// <summary>The chat template a run trains with, saved with its outputs (FinalOutputs); null for pretraining (raw text).</summary>
+    public static ChatTemplate? TrainedTemplate(TrainConfig cfg, HfTokenizer tokenizer) =>
+        cfg.Method.Stage == Stage.Pretrain ? null : ResolveTemplate(cfg.Data.Template, tokenizer).Template;
+
+    /// <summary>
+    /// The template the run trains with (<see cref="TemplateResolver"/>, the same choice as every --template): `auto` = the
+    /// tokenizer's own chat_template, falling back to ChatML for models without one.
+    /// </summary>
     static (ChatTemplate Template, string Name, List<string> Notes) ResolveTemplate(TemplateSpec spec, HfTokenizer tokenizer)
     {
         var notes = new List<string>();
-        switch (spec.Kind)
+        string? choice = spec.Kind switch
         {
-            case TemplateKind.Auto when tokenizer.ChatTemplate is { } own:
-                return (ChatTemplate.FromSource(own, "tokenizer_config.json chat_template"), "model (tokenizer_config.json)", notes);
-            case TemplateKind.Auto:
-                notes.Add("the model has no chat_template: using the built-in chatml template (set data.template to choose)");
-                return (ChatTemplate.BuiltIn("chatml"), "chatml (fallback)", notes);
-            case TemplateKind.File:
-                return (ChatTemplate.FromSource(File.ReadAllText(spec.Path!), spec.Path), spec.Path!, notes);
-            default:
-                string name = ConfigNames.Of(spec.Kind);
-                return (ChatTemplate.BuiltIn(name), name, notes);
-        }
+            TemplateKind.Auto => null,
+            TemplateKind.File => spec.Path,
+            _ => ConfigNames.Of(spec.Kind),
+        };
+        if (TemplateResolver.Resolve(choice, tokenizer) is { } resolved) return (resolved.Template, resolved.Description, notes);
+        notes.Add("the model has no chat_template: using the built-in chatml template (set data.template to choose)");
+        return (ChatTemplate.BuiltIn("chatml"), "chatml (fallback)", notes);
     }
 
     static DataSpec ToDataSpec(Config.DatasetSpec d) => new(d.Path)

@@ -2,6 +2,7 @@ using TuneSharp.Core.Hub;
 using TuneSharp.Data;
 using TuneSharp.Data.Encoding;
 using TuneSharp.Data.Templates;
+using TuneSharp.Inference;
 using TuneSharp.Tokenizers;
 
 namespace TuneSharp.Cli.Commands.Data;
@@ -16,29 +17,19 @@ public sealed class TokenizerContext(string modelDir, HfTokenizer tokenizer, str
     public HfTokenizer Tokenizer { get; } = tokenizer;
 
     /// <summary>
-    /// The chat template chosen as in the config's <c>data.template</c>: none/<c>auto</c> = the tokenizer's own
-    /// <c>chat_template</c>, a built-in name, or a path to a Jinja file. With <paramref name="required"/> false and no
-    /// template available (completion/text data), the <c>plain</c> built-in stands in, since it is never rendered.
+    /// The chat template chosen as in the config's <c>data.template</c> (<see cref="TemplateResolver"/>: none/<c>auto</c> =
+    /// the tokenizer's own <c>chat_template</c>, a built-in name, or a path to a Jinja file). With <paramref name="required"/>
+    /// false and no template available (completion/text data), the <c>plain</c> built-in stands in, since it is never rendered.
     /// </summary>
     public (ChatTemplate Template, string Description) Template(bool required)
     {
-        string? option = templateOption;
-        if (option is null or "auto")
-        {
-            if (Tokenizer.ChatTemplate is { } source)
-                return (ChatTemplate.FromSource(source, "tokenizer_config.json chat_template"), "model (tokenizer_config.json chat_template)");
-            if (required)
-                throw new UsageException($"{ModelDir}: the tokenizer has no chat_template; pass --template " +
-                    $"({string.Join(", ", ChatTemplate.BuiltInNames)} or a .jinja file)");
-            return (ChatTemplate.BuiltIn("plain"), "none (no chat examples)");
-        }
-        if (ChatTemplate.BuiltInNames.Contains(option)) return (ChatTemplate.BuiltIn(option), $"{option} (built-in)");
-        if (option.EndsWith(".jinja", StringComparison.Ordinal) || option.EndsWith(".j2", StringComparison.Ordinal) || option.Contains('/'))
-        {
-            if (!File.Exists(option)) throw new UsageException($"chat template file not found: {Path.GetFullPath(option)}");
-            return (ChatTemplate.FromSource(File.ReadAllText(option), option), option);
-        }
-        throw new UsageException($"unknown template '{option}'; use auto, {string.Join(", ", ChatTemplate.BuiltInNames)} or a path to a .jinja file");
+        ResolvedTemplate? resolved;
+        try { resolved = TemplateResolver.Resolve(templateOption, Tokenizer); }
+        catch (Exception e) when (e is ArgumentException or FileNotFoundException) { throw new UsageException(e.Message); }
+        if (resolved != null) return (resolved.Template, resolved.Description);
+        if (required)
+            throw new UsageException($"{ModelDir}: the tokenizer has no chat_template; pass --template ({TemplateResolver.ChoicesText})");
+        return (ChatTemplate.BuiltIn("plain"), "none (no chat examples)");
     }
 }
 
@@ -76,6 +67,7 @@ public static class DataInputs
         {
             throw new UsageException($"--model: {e.Message}");
         }
+        foreach (string note in ModelBundle.FolderNotes(dir)) stderr.WriteLine($"note: {note}");
         try { return new TokenizerContext(dir, HfTokenizer.Load(dir), template); }
         catch (FileNotFoundException e) { throw new UsageException($"--model: {e.Message}"); }
     }
