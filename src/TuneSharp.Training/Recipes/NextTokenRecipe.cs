@@ -34,8 +34,7 @@ public static class NextTokenRecipe
         using var model = ModelSetup.Build(cfg, modelDir, DeviceSetup.ResolveDType(cfg.Model.DType, device), device);
         model.Model.GradientCheckpointing = cfg.Train.GradCheckpointing;
         ct.ThrowIfCancellationRequested();
-        var data = DataSetup.Prepare(cfg, model.Tokenizer, modelDir);
-        ct.ThrowIfCancellationRequested();
+        var data = DataSetup.Prepare(cfg, model.Tokenizer, modelDir, ct: ct);
         int padId = model.Tokenizer.PadTokenId ?? model.Tokenizer.EosTokenId ?? 0; // labels, not ids, decide the loss
         var plan = BatchPlan.For(cfg, data.Train, padId);
         var heldOut = new HeldOutLoss(BatchPlan.Evaluation(data.Validation, cfg.Train.MicroBatchSize, padId), cfg.Eval.MaxBatches);
@@ -73,7 +72,7 @@ public static class NextTokenRecipe
 
         // ---- before: held-out loss and samples of the untouched model (a fresh run only)
         var report = new RunReport(run.Observers, new SamplePrompts(cfg.Eval.Samples, data.ChatTemplate), estimate.Memory.Total, estimate.Time.Seconds);
-        if (resume is null) state = report.Before(state, model, () => Evaluate(model, heldOut, 0, best: false));
+        if (resume is null) state = report.Before(state, model, () => Evaluate(model, heldOut, 0, best: false), ct);
         else CheckpointStore.RestoreRng(resume.Path); // last: nothing after it may draw from the training RNG
 
         // ---- the loop: one optimizer step per iteration
@@ -112,7 +111,7 @@ public static class NextTokenRecipe
 
         // ---- after: outputs, held-out loss and samples of the trained model
         model.Model.eval();
-        if (status != RunStatus.Interrupted) run.Log.WriteLine($"saved {FinalOutputs.Save(run.Directory.Path, model, cfg)}");
+        if (status != RunStatus.Interrupted) run.Log.WriteLine($"saved {FinalOutputs.Save(run.Directory.Path, model, cfg, run.Log)}");
         return report.Finish(status, state, lastLoss, clock.Elapsed.TotalSeconds, model,
             () => lastEval?.Step == state.Step ? lastEval : Evaluate(model, heldOut, state.Step, best: false));
     }

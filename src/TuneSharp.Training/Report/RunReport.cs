@@ -16,14 +16,16 @@ public sealed class RunReport(ITrainingObserver observers, SamplePrompts samples
     IReadOnlyList<string> _before = [];
 
     /// <summary>Evaluates and samples the untouched model; returns the state with the baseline loss recorded.</summary>
-    public TrainerState Before(TrainerState state, TrainableModel model, Func<EvalMetrics?> evaluate)
+    public TrainerState Before(TrainerState state, TrainableModel model, Func<EvalMetrics?> evaluate, CancellationToken ct = default)
     {
+        ct.ThrowIfCancellationRequested();
         if (evaluate() is { } baseline)
         {
             observers.OnEval(baseline);
             state = state with { EvalLossBefore = baseline.Loss };
         }
-        _before = samples.Generate(model);
+        ct.ThrowIfCancellationRequested();
+        _before = samples.Generate(model, ct);
         if (_before.Count > 0) observers.OnSamples(new SampleSet(0, [.. samples.Prompts.Zip(_before)]));
         return state;
     }

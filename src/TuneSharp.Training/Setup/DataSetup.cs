@@ -49,7 +49,8 @@ public static class DataSetup
     /// Like <see cref="Prepare(TrainConfig, HfTokenizer)"/>, but a second run with the same data files, tokenizer,
     /// template and data settings loads the tokenized samples from the cache and skips reading, validation and encoding.
     /// </summary>
-    public static PreparedData Prepare(TrainConfig cfg, HfTokenizer tokenizer, string tokenizerDirectory, string? cacheDirectory = null)
+    public static PreparedData Prepare(TrainConfig cfg, HfTokenizer tokenizer, string tokenizerDirectory, string? cacheDirectory = null,
+        CancellationToken ct = default)
     {
         var (template, templateName, notes) = ResolveTemplate(cfg, tokenizer);
         var settings = new EncodingSettings(cfg.Data.MaxSeqLen, cfg.Data.TrainOn, cfg.Data.Truncation);
@@ -63,14 +64,14 @@ public static class DataSetup
         });
         string key;
         try { key = CacheKey.Compute(files, tokenizerDirectory, template, settings, extra: extra); }
-        catch (IOException) { return Prepare(cfg, tokenizer); } // a file is missing: let the readers report it
+        catch (IOException) { return Prepare(cfg, tokenizer, ct); } // a file is missing: let the readers report it
         var cache = new TokenizedDatasetCache(cacheDirectory ?? CacheDirectory);
         string trainKey = SubKey(key, "train"), valKey = SubKey(key, "validation");
         if (cache.TryLoad(trainKey, out var train) && cache.TryLoad(valKey, out var val))
             return new PreparedData(train!.Samples, val!.Samples, train.Stats, template, templateName, 0,
                 [.. notes, $"tokenized data loaded from the cache ({cache.PathOf(trainKey)})"])
             { Fingerprint = key, IsRawText = cfg.Method.Stage == Stage.Pretrain };
-        var prepared = Prepare(cfg, tokenizer) with { Fingerprint = key };
+        var prepared = Prepare(cfg, tokenizer, ct) with { Fingerprint = key };
         try
         {
             cache.Save(trainKey, new EncodedDataset(prepared.Train, prepared.Stats));
@@ -86,7 +87,9 @@ public static class DataSetup
     static string SubKey(string key, string part) =>
         Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(key + "/" + part)));
 
-    public static PreparedData Prepare(TrainConfig cfg, HfTokenizer tokenizer)
+    /// <summary>Reads, validates, mixes, splits and encodes; <paramref name="ct"/> is checked between files and every
+    /// few hundred examples, so a stop during a long preparation is prompt.</summary>
+    public static PreparedData Prepare(TrainConfig cfg, HfTokenizer tokenizer, CancellationToken ct = default)
     {
         var data = cfg.Data;
         if (data.Datasets.Count == 0) throw new ArgumentException("data.datasets is empty: give at least one dataset");
@@ -103,6 +106,7 @@ public static class DataSetup
             RemoveDuplicates = data.Dedup,
         }, problems);
         if (problems.Count > 0) throw Invalid(problems);
+        ct.ThrowIfCancellationRequested();
 
         var train = data.MaxSamples is { } max ? mixed.Train.Take(max).ToList() : mixed.Train;
         if (train.Count == 0) throw new ArgumentException("the training datasets contain no examples");
@@ -110,8 +114,8 @@ public static class DataSetup
         var (template, templateName, notes) = ResolveTemplate(cfg, tokenizer);
         var encoder = new ExampleEncoder(tokenizer, template, new EncodingSettings(data.MaxSeqLen, data.TrainOn, data.Truncation));
         var stats = new EncodingStats();
-        var trainSamples = Encode(cfg.Method.Stage, train, encoder, stats);
-        var valSamples = Encode(cfg.Method.Stage, mixed.Validation, encoder, new EncodingStats());
+        var trainSamples = Encode(cfg.Method.Stage, train, encoder, stats, ct);
+        var valSamples = Encode(cfg.Method.Stage, mixed.Validation, encoder, new EncodingStats(), ct);
         if (windowSplit) (trainSamples, valSamples) = HoldOutWindows(trainSamples, data.ValSize, cfg.Train.Seed, notes);
         else if (data.ValSize > 0 && valSamples.Count == 0)
             notes.Add($"warning: data.val_size {data.ValSize} of {mixed.Train.Count} example(s) leaves no validation example; " +
@@ -147,7 +151,8 @@ public static class DataSetup
         return ([.. windows.Where((_, i) => !held.Contains(i))], [.. order.Take(count).Order().Select(i => windows[i])]);
     }
 
-    static List<TokenizedSample> Encode(Stage stage, IReadOnlyList<Example> examples, ExampleEncoder encoder, EncodingStats stats)
+    static List<TokenizedSample> Encode(Stage stage, IReadOnlyList<Example> examples, ExampleEncoder encoder, EncodingStats stats,
+        CancellationToken ct)
     {
         if (stage == Stage.Pretrain)
         {
@@ -155,7 +160,11 @@ public static class DataSetup
             if (texts.Count != examples.Count)
                 throw new DataValidationException(
                     $"method.stage pretrain needs raw text; {examples.First(e => e is not TextExample).Source} is a {examples.First(e => e is not TextExample).GetType().Name}");
-            var windows = encoder.EncodePretraining(texts).ToList();
+            var windows = encoder.EncodePretraining(texts).Select((w, i) =>
+            {
+                if (i % 256 == 0) ct.ThrowIfCancellationRequested();
+                return w;
+            }).ToList();
             foreach (var w in windows) stats.AddSample(w);
             return windows;
         }
@@ -163,6 +172,7 @@ public static class DataSetup
         var problems = new List<string>();
         foreach (var r in DatasetEncoder.EncodeAll(examples, encoder, stats))
         {
+            if (samples.Count % 256 == 0) ct.ThrowIfCancellationRequested();
             if (r.Sample != null) samples.Add(r.Sample);
             else if (r.Status == EncodeStatus.Problem) problems.Add(r.ToString());
         }

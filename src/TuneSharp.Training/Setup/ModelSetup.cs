@@ -48,7 +48,8 @@ public static class ModelSetup
 
     public static TrainableModel Build(TrainConfig cfg, string modelDir, ScalarType dtype)
     {
-        var tokenizer = HfTokenizer.Load(modelDir);
+        // A continued adapter that carries its tokenizer files brings its trained template: `auto` then picks it.
+        var tokenizer = Inference.ModelBundle.LoadTokenizer(modelDir, cfg.Model.Adapter);
         var method = cfg.Method;
         if (method.IsAdapter)
         {

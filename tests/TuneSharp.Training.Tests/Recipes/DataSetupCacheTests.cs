@@ -15,19 +15,19 @@ public class DataSetupCacheTests
         var tok = HfTokenizer.Load(TrainHarness.ModelDir);
         string cacheDir = Path.Combine(h.Dir, "cache");
 
-        var first = DataSetup.Prepare(cfg, tok, TrainHarness.ModelDir, cacheDir);
+        var first = DataSetup.Prepare(cfg, tok, TrainHarness.ModelDir, cacheDir, TestContext.Current.CancellationToken);
         Assert.DoesNotContain(first.Notes, n => n.Contains("from the cache"));
-        var second = DataSetup.Prepare(cfg, tok, TrainHarness.ModelDir, cacheDir);
+        var second = DataSetup.Prepare(cfg, tok, TrainHarness.ModelDir, cacheDir, TestContext.Current.CancellationToken);
         Assert.Contains(second.Notes, n => n.Contains("from the cache"));
         Assert.Equal(first.Train.Select(s => s.InputIds), second.Train.Select(s => s.InputIds));
         Assert.Equal(first.Train.Select(s => s.Trained), second.Train.Select(s => s.Trained));
         Assert.Equal(first.Validation.Select(s => s.InputIds), second.Validation.Select(s => s.InputIds));
 
         // Different settings or different data miss the cache.
-        var longer = DataSetup.Prepare(h.Config(h.Yaml("lora", data), "data.val_size=0.25", "data.max_seq_len=64"), tok, TrainHarness.ModelDir, cacheDir);
+        var longer = DataSetup.Prepare(h.Config(h.Yaml("lora", data), "data.val_size=0.25", "data.max_seq_len=64"), tok, TrainHarness.ModelDir, cacheDir, TestContext.Current.CancellationToken);
         Assert.DoesNotContain(longer.Notes, n => n.Contains("from the cache"));
         File.AppendAllText(data, File.ReadLines(data).First().Replace("cat", "cow") + "\n");
-        var changed = DataSetup.Prepare(cfg, tok, TrainHarness.ModelDir, cacheDir);
+        var changed = DataSetup.Prepare(cfg, tok, TrainHarness.ModelDir, cacheDir, TestContext.Current.CancellationToken);
         Assert.DoesNotContain(changed.Notes, n => n.Contains("from the cache"));
     }
 }
