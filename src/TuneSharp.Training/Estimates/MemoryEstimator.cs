@@ -45,13 +45,12 @@ public sealed record MemoryEstimate(
     /// <summary>What one forward + backward allocates on top of the weights and optimizer state.</summary>
     public double StepBytes => Gradients + Activations + Logits;
 
-    /// <summary>Banner lines (for <see cref="RunInfo.Notes"/>).</summary>
-    public IReadOnlyList<string> Describe() =>
-    [
-        $"memory estimate {Fmt.Bytes(Total)}: weights {Fmt.Bytes(Weights)} | grads {Fmt.Bytes(Gradients)} | "
-            + $"optimizer {Fmt.Bytes(Optimizer)} | activations {Fmt.Bytes(Activations)} | loss {Fmt.Bytes(Logits)} | runtime {Fmt.Bytes(Runtime)}",
-    ];
+    /// <summary>The components, e.g. <c>weights 869 KiB | grads 361 KiB | ...</c>.</summary>
+    public string Breakdown() =>
+        $"weights {Fmt.Bytes(Weights)} | grads {Fmt.Bytes(Gradients)} | optimizer {Fmt.Bytes(Optimizer)} | "
+        + $"activations {Fmt.Bytes(Activations)} | loss {Fmt.Bytes(Logits)} | runtime {Fmt.Bytes(Runtime)}";
 }
+
 
 /// <summary>
 /// Estimates the peak memory of a training step from the model shape, derived from what the decoder and loss in

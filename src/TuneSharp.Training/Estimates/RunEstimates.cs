@@ -1,23 +1,49 @@
 using TuneSharp.Training.Config;
+using TuneSharp.Training.Observers;
 using TuneSharp.Training.Setup;
 using static TorchSharp.torch;
 
 namespace TuneSharp.Training.Estimates;
 
 /// <summary>The pre-flight estimates a run shows in its banner and compares with the measurement in its summary.</summary>
-public sealed record RunEstimate(MemoryEstimate Memory, TimeEstimate Time)
+/// <param name="Memory">The analytic breakdown by component.</param>
+/// <param name="PeakBytes">The estimated peak RSS: the analytic total, or when larger the peak measured during the probe
+/// plus the optimizer state the first step will allocate (the probe runs no optimizer step).</param>
+public sealed record RunEstimate(MemoryEstimate Memory, double PeakBytes, TimeEstimate Time, RunWorkload Workload)
 {
-    public IReadOnlyList<string> Describe() => [.. Memory.Describe(), Time.Describe()];
+    public double Seconds => Time.Seconds;
+
+    public IReadOnlyList<string> Describe() =>
+    [
+        PeakBytes > Memory.Total
+            ? $"memory estimate {Fmt.Bytes(PeakBytes)}: peak of a probe micro-batch plus the optimizer state (by component, {Fmt.Bytes(Memory.Total)}: {Memory.Breakdown()})"
+            : $"memory estimate {Fmt.Bytes(PeakBytes)}: {Memory.Breakdown()}",
+        Time.Describe(Workload),
+    ];
 }
 
-/// <summary>Memory and time estimates for a run, from its config, model and the tokens it will process.</summary>
+/// <summary>Memory and time estimates for a run, from its config, model, a measured probe micro-batch and the work left.</summary>
 public static class RunEstimates
 {
-    /// <param name="runtimeBytes">Resident memory of the process before the model was loaded.</param>
-    /// <param name="paddedTokensLeft">Tokens (padding included) the remaining steps will run through the model.</param>
+    /// <summary>
+    /// Resident memory of the process once libtorch is initialised (a small forward and backward so its thread pools
+    /// and autograd engine exist), before any model is loaded: the estimate's runtime component.
+    /// </summary>
+    public static long? RuntimeBaseline()
+    {
+        using (var scope = NewDisposeScope())
+        {
+            var x = ones(8, 8, requires_grad: true);
+            mm(x, x).sum().backward();
+        }
+        return ProcessMemory.CurrentRssBytes();
+    }
+
+    /// <param name="runtimeBytes">Resident memory of the process before the model was loaded (<see cref="RuntimeBaseline"/>).</param>
     /// <param name="sequencesPerMicroBatch">Rows of one micro-batch as the recipe builds them (e.g. 2x for chosen and rejected).</param>
-    public static RunEstimate For(TrainConfig cfg, TrainableModel model, long? runtimeBytes, double paddedTokensLeft,
-        int? sequencesPerMicroBatch = null, int forwardsPerStep = 1)
+    /// <param name="startupSeconds">Wall time of the run so far (loading, data preparation).</param>
+    public static RunEstimate For(TrainConfig cfg, TrainableModel model, long? runtimeBytes, RunWorkload workload, ProbeResult probe,
+        double startupSeconds, int? sequencesPerMicroBatch = null)
     {
         var a = model.Model.Args;
         long trainable = model.Trainable.Sum(p => p.Parameter.numel());
@@ -36,11 +62,9 @@ public static class RunEstimates
             QuantDoubleQuant = cfg.Method.Quant.DoubleQuant,
             RuntimeBytes = runtimeBytes,
         });
-        // Matmul throughput measured now (~0.2 s) at the model's shapes, at an assumed 50% step efficiency (norms,
-        // softmax, optimizer and data handling are not matmuls).
-        double flops = TimeEstimator.MeasureMatmulFlops(model.DType, Math.Min(cfg.Data.MaxSeqLen, 512), a.HiddenSize, a.IntermediateSize);
-        var time = TimeEstimator.Estimate(a, trainable, cfg.Method.IsAdapter, cfg.Data.MaxSeqLen, cfg.Train.GradCheckpointing,
-            paddedTokensLeft * forwardsPerStep, flops, efficiency: 0.5);
-        return new RunEstimate(memory, time);
+        double measured = probe.PeakRssBytes is { } peak ? peak + memory.Optimizer : 0;
+        double flopsPerToken = TimeEstimator.TrainingFlopsPerToken(a, trainable, cfg.Method.IsAdapter, cfg.Data.MaxSeqLen, cfg.Train.GradCheckpointing);
+        var time = TimeEstimator.Estimate(workload, probe, startupSeconds, flopsPerToken);
+        return new RunEstimate(memory, Math.Max(memory.Total, measured), time, workload);
     }
 }

@@ -1,26 +1,38 @@
-using System.Diagnostics;
-using TorchSharp;
 using TuneSharp.Models;
 using TuneSharp.Training.Observers;
-using static TorchSharp.torch;
 
 namespace TuneSharp.Training.Estimates;
 
-/// <summary>A training time estimate: FLOPs per token, total FLOPs, the throughput used, and the seconds.</summary>
-public sealed record TimeEstimate(double FlopsPerToken, double TotalFlops, double FlopsPerSecond, double Seconds)
+/// <summary>What the rest of a run computes, for the time estimate.</summary>
+/// <param name="TrainPaddedTokens">Tokens (padding included) the remaining steps run through the model, forward and backward.</param>
+/// <param name="EvalPasses">Held-out evaluations still to come (the baseline and the final one included).</param>
+/// <param name="EvalPaddedTokens">Tokens (padding included) of one evaluation pass.</param>
+/// <param name="DecodeSteps">Generation steps of the samples still to come (at most max-new-tokens per prompt).</param>
+public sealed record RunWorkload(double TrainPaddedTokens, int EvalPasses, double EvalPaddedTokens, int DecodeSteps);
+
+/// <summary>A run's wall time: what has passed (start-up) and, from a probe micro-batch's measured costs, the steps,
+/// evaluations and samples still to come.</summary>
+public sealed record TimeEstimate(double StartupSeconds, double TrainSeconds, double EvalSeconds, double SampleSeconds, double FlopsPerToken)
 {
-    public string Describe() =>
-        $"time estimate {Fmt.Duration(Seconds)}: {TotalFlops:0.00e+00} FLOPs at {FlopsPerSecond / 1e9:0} GFLOP/s "
-        + $"({FlopsPerToken:0.00e+00} FLOPs/token)";
+    public double Seconds => StartupSeconds + TrainSeconds + EvalSeconds + SampleSeconds;
+
+    /// <summary>Model FLOP/s the probe reached in training (matmuls only).</summary>
+    public double AchievedFlopsPerSecond(RunWorkload w) => TrainSeconds > 0 ? FlopsPerToken * w.TrainPaddedTokens / TrainSeconds : 0;
+
+    public string Describe(RunWorkload w) =>
+        $"time estimate {Fmt.Duration(Seconds)}: training {Fmt.Duration(TrainSeconds)} | evaluation {Fmt.Duration(EvalSeconds)} ({w.EvalPasses} passes) "
+        + $"| samples {Fmt.Duration(SampleSeconds)} | start-up {Fmt.Duration(StartupSeconds)} "
+        + $"(measured on a probe micro-batch: {AchievedFlopsPerSecond(w) / 1e9:0.0} GFLOP/s of {FlopsPerToken:0.00e+00} FLOPs/token)";
 }
 
 /// <summary>
-/// Training time from matmul FLOPs and a measured matmul throughput. Per token, forward costs 2 FLOPs per matmul
-/// weight (layer projections, output head, and adapters) plus 4*H*D*T for the explicit attention (QK^T and PV over
-/// the full T x T). Backward costs one forward for the activation gradients plus 2 FLOPs per trainable weight for
-/// the weight gradients (full fine-tuning: 6N in total; frozen weights get no weight gradient). Gradient
-/// checkpointing adds one forward. Non-matmul work (norms, softmax, optimizer) is not counted: the estimate is a
-/// lower bound unless <c>efficiency</c> is calibrated below 1.
+/// Training time from a measured probe micro-batch (<see cref="StepProbe"/>): its forward + backward seconds per padded
+/// token times the tokens still to train, its forward seconds per token times the evaluation tokens, and its one-token
+/// step times the sample tokens. A model-FLOP count is kept beside it to report the throughput reached: per token,
+/// forward costs 2 FLOPs per matmul weight (layer projections, output head, and adapters) plus 4*H*D*T for the
+/// explicit attention (QK^T and PV over the full T x T); backward costs one forward for the activation gradients plus
+/// 2 FLOPs per trainable weight for the weight gradients (full fine-tuning: 6N in total; frozen weights get no weight
+/// gradient); gradient checkpointing adds one forward. The optimizer step, checkpoints and final outputs are not counted.
 /// </summary>
 public static class TimeEstimator
 {
@@ -36,45 +48,10 @@ public static class TimeEstimator
         return forward + backward + (checkpointing ? forward : 0);
     }
 
-    /// <param name="tokens">All tokens the run processes (padding included), over all steps.</param>
-    /// <param name="flopsPerSecond">Matmul throughput, e.g. from <see cref="MeasureMatmulFlops"/>.</param>
-    /// <param name="efficiency">Fraction of the matmul throughput the whole step reaches (1 = matmul-bound).</param>
-    public static TimeEstimate Estimate(DecoderArgs a, long trainableParameters, bool adapterTraining, int seqLen,
-        bool checkpointing, double tokens, double flopsPerSecond, double efficiency = 1.0)
-    {
-        if (flopsPerSecond <= 0 || efficiency <= 0)
-            throw new ArgumentOutOfRangeException(nameof(flopsPerSecond), $"time estimate: throughput {flopsPerSecond} and efficiency {efficiency} must be > 0");
-        double perToken = TrainingFlopsPerToken(a, trainableParameters, adapterTraining, seqLen, checkpointing);
-        double total = perToken * tokens;
-        return new TimeEstimate(perToken, total, flopsPerSecond, total / (flopsPerSecond * efficiency));
-    }
-
-    /// <summary>
-    /// Matmul throughput (FLOP/s) of [rows, inner] x [inner, outer] in <paramref name="dtype"/> on the CPU, timed for
-    /// about <paramref name="budgetSeconds"/> after one warm-up (size it like the model: rows = T, inner = hidden,
-    /// outer = intermediate).
-    /// </summary>
-    public static double MeasureMatmulFlops(ScalarType dtype, int rows, int inner, int outer, double budgetSeconds = 0.2)
-    {
-        using var scope = NewDisposeScope();
-        using var noGrad = no_grad();
-        // Constant inputs: the measurement must not draw from the training RNG (exact resume depends on it).
-        var x = full(rows, inner, 0.5, dtype: dtype);
-        var w = full(inner, outer, 0.25, dtype: dtype);
-        Multiply(x, w); // warm-up: thread pool, kernel selection, the output buffer
-        int runs = 0;
-        var sw = Stopwatch.StartNew();
-        do
-        {
-            Multiply(x, w);
-            runs++;
-        } while (sw.Elapsed.TotalSeconds < budgetSeconds);
-        return 2.0 * rows * inner * outer * runs / sw.Elapsed.TotalSeconds;
-    }
-
-    static void Multiply(Tensor x, Tensor w)
-    {
-        using var scope = NewDisposeScope();
-        torch.mm(x, w);
-    }
+    public static TimeEstimate Estimate(RunWorkload w, ProbeResult probe, double startupSeconds, double flopsPerToken) => new(
+        startupSeconds,
+        w.TrainPaddedTokens * probe.TrainSecondsPerToken,
+        w.EvalPasses * w.EvalPaddedTokens * probe.ForwardSecondsPerToken,
+        w.DecodeSteps * probe.DecodeStepSeconds,
+        flopsPerToken);
 }

@@ -19,6 +19,9 @@ public sealed class HeldOutLoss(IReadOnlyList<TrainBatch> batches, int? maxBatch
 {
     public bool HasData => batches.Count > 0;
 
+    /// <summary>Tokens (padding included) one evaluation runs through the model.</summary>
+    public double PaddedTokens => batches.Take(maxBatches ?? int.MaxValue).Sum(b => (double)b.Rows * b.Length);
+
     public HeldOutScore Evaluate(CausalLM model)
     {
         bool wasTraining = model.training;

@@ -18,6 +18,16 @@ public sealed class RunCadence(EvalSection eval, OutputSection output, long tota
     public bool EvalDue(long step) =>
         hasValidation && (eval.EverySteps is { } every && step % every == 0 || IsLast(step) && eval.AtEnd);
 
+    /// <summary>Held-out evaluations from after <paramref name="fromStep"/> to the end: those due on the way, the final
+    /// one (the run report evaluates the last step when the cadence did not), and the baseline before a fresh run.</summary>
+    public int EvalPasses(long fromStep, bool baseline)
+    {
+        if (!hasValidation) return 0;
+        int due = 0;
+        for (long s = fromStep + 1; s <= totalSteps; s++) if (EvalDue(s)) due++;
+        return due + (EvalDue(totalSteps) ? 0 : 1) + (baseline ? 1 : 0);
+    }
+
     public bool CheckpointDue(long step, RunStatus status) =>
         IsLast(step) || status != RunStatus.Completed || output.SaveEverySteps is { } n && step % n == 0;
 

@@ -24,7 +24,7 @@ public static class NextTokenRecipe
 {
     public static async Task<RunSummary> RunAsync(TrainConfig cfg, RunContext run, CancellationToken ct)
     {
-        long? runtimeBytes = ProcessMemory.CurrentRssBytes(); // the process before any model: the estimate's baseline
+        long? runtimeBytes = RunEstimates.RuntimeBaseline(); // libtorch up, no model yet: the memory estimate's baseline
         var clock = Stopwatch.StartNew();
 
         // ---- build: model, data, batches, optimizer and schedule, cadence
@@ -50,7 +50,13 @@ public static class NextTokenRecipe
         var state = resume is null ? TrainerState.Start : CheckpointStore.Load(resume.Path, model, optimizer);
         if (resume is not null) run.Log.WriteLine($"resuming from {resume.Path} (step {state.Step})");
 
-        var estimate = RunEstimates.For(cfg, model, runtimeBytes, plan.PaddedTokens(totalSteps - state.Step));
+        // ---- estimates: the first micro-batch measured (no trace left), times the work still to come
+        var samples = new SamplePrompts(cfg.Eval.Samples, data.ChatTemplate);
+        var probeBatch = plan.StepBatches(state.Step)[0];
+        var probe = StepProbe.Measure(model, () => NextTokenLoss(model, probeBatch), (long)probeBatch.Rows * probeBatch.Length);
+        var workload = new RunWorkload(plan.PaddedTokens(totalSteps - state.Step), cadence.EvalPasses(state.Step, baseline: resume is null),
+            heldOut.PaddedTokens, samples.MaxDecodeSteps * (resume is null ? 2 : 1));
+        var estimate = RunEstimates.For(cfg, model, runtimeBytes, workload, probe, clock.Elapsed.TotalSeconds);
         run.Observers.OnStart(new RunInfo
         {
             OutputDir = run.Directory.Path,
@@ -65,13 +71,13 @@ public static class NextTokenRecipe
             ValidationExamples = data.Validation.Count,
             TrainedTokensPerEpoch = data.Train.Sum(s => (long)s.TrainedCount),
             TokensPerEpoch = data.Train.Sum(s => (long)s.Length),
-            EstimatedPeakMemoryBytes = estimate.Memory.Total,
-            EstimatedSeconds = estimate.Time.Seconds,
+            EstimatedPeakMemoryBytes = estimate.PeakBytes,
+            EstimatedSeconds = estimate.Seconds,
             Notes = [$"template: {data.TemplateName}", $"device: {device}, dtype: {model.DType}", .. estimate.Describe(), .. data.Notes],
         });
 
         // ---- before: held-out loss and samples of the untouched model (a fresh run only)
-        var report = new RunReport(run.Observers, new SamplePrompts(cfg.Eval.Samples, data.ChatTemplate), estimate.Memory.Total, estimate.Time.Seconds);
+        var report = new RunReport(run.Observers, samples, estimate.PeakBytes, estimate.Seconds);
         if (resume is null) state = report.Before(state, model, () => Evaluate(model, heldOut, 0, best: false), ct);
         else CheckpointStore.RestoreRng(resume.Path); // last: nothing after it may draw from the training RNG
 

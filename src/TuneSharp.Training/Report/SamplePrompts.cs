@@ -13,6 +13,9 @@ public sealed class SamplePrompts(IReadOnlyList<string> prompts, ChatTemplate? t
 {
     public IReadOnlyList<string> Prompts => prompts;
 
+    /// <summary>Generation steps of one round of samples at most (every prompt to its token limit).</summary>
+    public int MaxDecodeSteps => prompts.Count * maxNewTokens;
+
     public IReadOnlyList<string> Generate(TrainableModel model, CancellationToken ct = default) =>
         [.. prompts.Select(p => { ct.ThrowIfCancellationRequested(); return Answer(model, p); })];
 

@@ -70,7 +70,7 @@ public sealed class EstimatorArithmeticTests
         Assert.Equal(100_000_000, m.Runtime);
         Assert.Equal(427_264 * 2 + 854_528 + 1_184_256 + 114_688 + 100_000_000, m.Total);
         Assert.Equal(427_264 + 1_184_256 + 114_688, m.StepBytes);
-        Assert.Contains("activations 1.13 MiB", Assert.Single(m.Describe()));
+        Assert.Contains("activations 1.13 MiB", m.Breakdown());
     }
 
     [Fact]
@@ -103,23 +103,27 @@ public sealed class EstimatorArithmeticTests
     }
 
     [Fact]
-    public void TimeEstimate_FullAndLora()
+    public void TrainingFlops_FullAndLora()
     {
         var a = Args();
         // Forward per token: 2 * (73,728 + 16,384 head) = 180,224 + attention 4 * 2 layers * 4 heads * 16 * 32 = 16,384.
         Assert.Equal(196_608, TimeEstimator.ForwardFlopsPerToken(a, 0, 32));
-        // Full: forward + (forward + 2 * 106,816 weight gradients) = 606,848 per token; 1e6 tokens at 1 GFLOP/s.
-        var full = TimeEstimator.Estimate(a, Total, adapterTraining: false, 32, checkpointing: false, tokens: 1e6, flopsPerSecond: 1e9);
-        Assert.Equal(606_848, full.FlopsPerToken);
-        Assert.Equal(606.848, full.Seconds, 9);
+        // Full: forward + (forward + 2 * 106,816 weight gradients) = 606,848 per token.
+        Assert.Equal(606_848, TimeEstimator.TrainingFlopsPerToken(a, Total, adapterTraining: false, 32, checkpointing: false));
         // LoRA with 4,096 adapter weights: forward 196,608 + 8,192 = 204,800; backward 204,800 + 8,192; + recompute.
         Assert.Equal(204_800 * 3 + 8_192, TimeEstimator.TrainingFlopsPerToken(a, 4_096, adapterTraining: true, 32, checkpointing: true));
     }
 
     [Fact]
-    public void MatmulProbe_ReturnsAPositiveThroughput()
+    public void TimeEstimate_IsStartupPlusMeasuredCostsTimesTheWorkLeft()
     {
-        double flops = TimeEstimator.MeasureMatmulFlops(TorchSharp.torch.ScalarType.Float32, 64, 64, 128, budgetSeconds: 0.02);
-        Assert.True(double.IsFinite(flops) && flops > 0, $"{flops}");
+        // 1e5 training tokens at 2e-5 s = 2 s; 3 evaluations of 1,000 tokens at 1e-5 s = 0.03 s; 96 decode steps at 0.01 s.
+        var w = new RunWorkload(TrainPaddedTokens: 1e5, EvalPasses: 3, EvalPaddedTokens: 1_000, DecodeSteps: 96);
+        var t = TimeEstimator.Estimate(w, new ProbeResult(2e-5, 1e-5, 0.01, null), startupSeconds: 1.5, flopsPerToken: 1e6);
+        Assert.Equal(2.0, t.TrainSeconds, 9);
+        Assert.Equal(0.03, t.EvalSeconds, 9);
+        Assert.Equal(0.96, t.SampleSeconds, 9);
+        Assert.Equal(1.5 + 2.0 + 0.03 + 0.96, t.Seconds, 9);
+        Assert.Equal(1e6 * 1e5 / 2.0, t.AchievedFlopsPerSecond(w), 3); // 50 GFLOP/s
     }
 }
