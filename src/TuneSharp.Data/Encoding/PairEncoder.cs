@@ -1,0 +1,93 @@
+using TuneSharp.Data.Batching;
+
+namespace TuneSharp.Data.Encoding;
+
+/// <summary>Which end of a too-long prompt is kept (TRL <c>truncation_mode</c>).</summary>
+public enum PromptTruncation
+{
+    /// <summary>Keep the last tokens (the end of the conversation, next to the answer). The default, as in TRL.</summary>
+    KeepEnd,
+    /// <summary>Keep the first tokens.</summary>
+    KeepStart,
+}
+
+/// <summary>
+/// A tokenized preference pair: the prompt once, and the two completions (each trained on every token, its end-of-turn
+/// included). <see cref="Chosen"/> and <see cref="Rejected"/> are full rows, prompt + completion, ready for collation.
+/// </summary>
+public sealed record TokenizedPair(int[] Prompt, int[] ChosenCompletion, int[] RejectedCompletion, SourceLocation Source)
+{
+    public TokenizedSample Chosen => Row(ChosenCompletion);
+    public TokenizedSample Rejected => Row(RejectedCompletion);
+
+    TokenizedSample Row(int[] completion) =>
+        new([.. Prompt, .. completion], [.. Enumerable.Repeat(false, Prompt.Length), .. Enumerable.Repeat(true, completion.Length)], Source);
+}
+
+/// <summary>The outcome of encoding one pair: the pair (also when truncated), or the reason it cannot be used.</summary>
+public sealed record PairResult(EncodeStatus Status, TokenizedPair? Pair, SourceLocation Source, string? Reason);
+
+/// <summary>
+/// Encodes preference pairs with the run's chat template: prompt + chosen and prompt + rejected are rendered and
+/// tokenized as whole conversations (so the boundary tokenizes as at inference), the completion is the final assistant
+/// turn (the tokens the SFT encoder would train), and the prompt must come out identical in both, so one prompt is
+/// shared. When prompt + the longer completion exceed max_seq_len, the prompt is cut first (from the configured side,
+/// down to half of max_seq_len at most), then both completions are cut at the end, as TRL does.
+/// </summary>
+public sealed class PairEncoder(ExampleEncoder encoder, PromptTruncation promptTruncation = PromptTruncation.KeepEnd)
+{
+    // Untruncated (the pair's own rule applies below); only the final assistant turn is trained: the completion.
+    readonly ExampleEncoder _whole = new(encoder.Tokenizer, encoder.Template,
+        encoder.Settings with { MaxSeqLen = int.MaxValue, TrainOn = TrainOn.LastAssistant, Truncation = Truncation.Truncate }, encoder.TemplateVariables);
+
+    public PairResult Encode(PreferenceExample pair)
+    {
+        var source = pair.Source;
+        if (pair.Chosen.Count == 0 || pair.Rejected.Count == 0)
+            return Problem(source, $"the {(pair.Chosen.Count == 0 ? "chosen" : "rejected")} answer is missing");
+        if (Same(pair.Chosen, pair.Rejected)) return Problem(source, "chosen and rejected are identical: the pair teaches nothing");
+        var chosen = Split(pair with { Rejected = [] }, pair.Chosen, "chosen");
+        if (chosen.Error is { } e1) return Problem(source, e1);
+        var rejected = Split(pair, pair.Rejected, "rejected");
+        if (rejected.Error is { } e2) return Problem(source, e2);
+        if (!chosen.Prompt.AsSpan().SequenceEqual(rejected.Prompt))
+            return Problem(source, "the prompt renders differently before the chosen and the rejected answer (the chat template depends on the answer); pairs need one shared prompt");
+        return Truncate(new TokenizedPair(chosen.Prompt, chosen.Completion, rejected.Completion, source));
+    }
+
+    (int[] Prompt, int[] Completion, string? Error) Split(PreferenceExample pair, IReadOnlyList<ChatMessage> answer, string side)
+    {
+        if (answer.All(m => string.IsNullOrEmpty(m.Content) && m.ToolCalls is null)) return ([], [], $"the {side} answer is empty");
+        var result = _whole.Encode(new ChatExample(pair.Source, [.. pair.Prompt, .. answer], pair.Tools));
+        if (result.Sample is not { } s) return ([], [], $"{side}: {result.Reason}");
+        int first = Array.IndexOf(s.Trained, true);
+        int last = Array.LastIndexOf(s.Trained, true);
+        if (first < 0) return ([], [], $"the {side} answer has no token to train");
+        // The completion is the trained span; tokens the template writes after it (a trailing newline) are dropped.
+        return (s.InputIds[..first], s.InputIds[first..(last + 1)], null);
+    }
+
+    PairResult Truncate(TokenizedPair p)
+    {
+        int max = encoder.Settings.MaxSeqLen;
+        int longest = Math.Max(p.ChosenCompletion.Length, p.RejectedCompletion.Length);
+        int excess = p.Prompt.Length + longest - max;
+        if (excess <= 0) return new PairResult(EncodeStatus.Encoded, p, p.Source, null);
+        if (encoder.Settings.Truncation == Truncation.Drop)
+            return new PairResult(EncodeStatus.Dropped, null, p.Source, $"{p.Prompt.Length} prompt + {longest} answer tokens > max_seq_len {max}");
+        int promptKeep = Math.Max(Math.Min(p.Prompt.Length, max / 2), p.Prompt.Length - excess);
+        int[] prompt = promptTruncation == PromptTruncation.KeepEnd ? p.Prompt[^promptKeep..] : p.Prompt[..promptKeep];
+        int answerKeep = max - promptKeep;
+        var cut = new TokenizedPair(prompt, Head(p.ChosenCompletion, answerKeep), Head(p.RejectedCompletion, answerKeep), p.Source);
+        return new PairResult(EncodeStatus.Truncated, cut, p.Source,
+            $"truncated: prompt {p.Prompt.Length} -> {prompt.Length} tokens, answers {p.ChosenCompletion.Length}/{p.RejectedCompletion.Length} -> {cut.ChosenCompletion.Length}/{cut.RejectedCompletion.Length}");
+    }
+
+    static int[] Head(int[] ids, int n) => ids.Length <= n ? ids : ids[..n];
+
+    static bool Same(IReadOnlyList<ChatMessage> a, IReadOnlyList<ChatMessage> b) =>
+        a.Count == b.Count && a.Zip(b).All(x => x.First.Role == x.Second.Role && x.First.Content == x.Second.Content
+            && x.First.ToolCalls?.ToJsonString() == x.Second.ToolCalls?.ToJsonString());
+
+    static PairResult Problem(SourceLocation source, string reason) => new(EncodeStatus.Problem, null, source, reason);
+}
