@@ -4,28 +4,46 @@ namespace TuneSharp.Training.Setup;
 
 /// <summary>
 /// Which micro-batches make up each optimizer step. Derived from the step index alone (epoch = step / steps per epoch,
-/// shuffled by seed + epoch), so resuming needs nothing but the step number and cannot drift.
+/// shuffled by seed + epoch), so resuming needs nothing but the step number and cannot drift. What an item is and how
+/// a micro-batch is collated is the recipe's (samples or packed rows for next-token training, chosen + rejected rows
+/// for preference pairs); the schedule is shared.
 /// </summary>
 public sealed class BatchPlan
 {
-    readonly IReadOnlyList<TokenizedSample> _samples;
-    readonly int _microBatch, _gradAccum, _maxSeqLen, _padId, _seed;
-    readonly bool _packing, _shuffle;
+    readonly Func<int, IReadOnlyList<TrainBatch>> _epochBatches;
+    readonly int _gradAccum;
     (int Epoch, IReadOnlyList<TrainBatch> Batches)? _cached;
 
-    public BatchPlan(IReadOnlyList<TokenizedSample> samples, int microBatch, int gradAccum, bool packing, int maxSeqLen,
-        int padId, int seed, bool shuffle)
+    /// <param name="epochBatches">The micro-batches of an epoch (0-based), deterministic in the epoch.</param>
+    public BatchPlan(int gradAccum, Func<int, IReadOnlyList<TrainBatch>> epochBatches)
     {
-        _samples = samples;
-        _microBatch = microBatch;
         _gradAccum = gradAccum;
-        _packing = packing;
-        _maxSeqLen = maxSeqLen;
-        _padId = padId;
-        _seed = seed;
-        _shuffle = shuffle;
+        _epochBatches = epochBatches;
         BatchesPerEpoch = EpochBatches(0).Count;
         StepsPerEpoch = (BatchesPerEpoch + gradAccum - 1) / gradAccum;
+    }
+
+    /// <summary>Next-token micro-batches: <paramref name="microBatch"/> samples padded to the longest, or packed rows.</summary>
+    public BatchPlan(IReadOnlyList<TokenizedSample> samples, int microBatch, int gradAccum, bool packing, int maxSeqLen,
+        int padId, int seed, bool shuffle)
+        : this(gradAccum, epoch =>
+        {
+            var (order, rng) = Order(samples, seed, epoch, shuffle);
+            if (!packing) return [.. order.Chunk(microBatch).Select(chunk => Collator.Pad(chunk, padId))];
+            var packed = Collator.Pack(order, maxSeqLen, microBatch, padId).ToArray();
+            if (shuffle) rng.Shuffle(packed); // packing sorts by length; shuffle the batches back
+            return packed;
+        })
+    {
+    }
+
+    /// <summary>The items of an epoch in training order (shuffled by seed + epoch), and the generator, for further draws.</summary>
+    public static (T[] Order, Random Rng) Order<T>(IReadOnlyList<T> items, int seed, int epoch, bool shuffle)
+    {
+        var order = items.ToArray();
+        var rng = new Random(unchecked(seed * 1_000_003 + epoch)); // deterministic across processes (HashCode is not)
+        if (shuffle) rng.Shuffle(order);
+        return (order, rng);
     }
 
     /// <summary>The plan of a next-token run: micro-batches of <c>train.micro_batch_size</c> samples (or packed rows),
@@ -66,21 +84,7 @@ public sealed class BatchPlan
     public IReadOnlyList<TrainBatch> EpochBatches(int epoch)
     {
         if (_cached is { } c && c.Epoch == epoch) return c.Batches;
-        var order = Enumerable.Range(0, _samples.Count).ToArray();
-        var rng = new Random(unchecked(_seed * 1_000_003 + epoch)); // deterministic across processes (HashCode is not)
-        if (_shuffle) rng.Shuffle(order);
-        var samples = order.Select(i => _samples[i]).ToList();
-        IReadOnlyList<TrainBatch> batches;
-        if (_packing)
-        {
-            var packed = Collator.Pack(samples, _maxSeqLen, _microBatch, _padId).ToArray();
-            if (_shuffle) rng.Shuffle(packed); // packing sorts by length; shuffle the batches back
-            batches = packed;
-        }
-        else
-        {
-            batches = [.. samples.Chunk(_microBatch).Select(chunk => Collator.Pad(chunk, _padId))];
-        }
+        var batches = _epochBatches(epoch);
         _cached = (epoch, batches);
         return batches;
     }
