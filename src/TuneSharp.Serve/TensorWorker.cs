@@ -14,16 +14,29 @@ public sealed class GenerationJob
 {
     readonly Channel<string> _pieces = Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
     readonly TaskCompletionSource<GenerationResult> _result = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    readonly CancellationTokenSource _stop = new();
+    readonly CancellationTokenRegistration _client;
+    Exception? _abortReason;
 
-    internal GenerationJob(GenerationRequest request, CancellationToken cancellation)
+    internal GenerationJob(GenerationRequest request, CancellationToken client)
     {
         Request = request;
-        Cancellation = cancellation;
+        _client = client.Register(() => Abort(null));
     }
 
     public GenerationRequest Request { get; }
-    /// <summary>Cancels the generation (e.g. the client disconnected): the worker stops at the next token.</summary>
-    public CancellationToken Cancellation { get; }
+    /// <summary>Cancelled when the client goes away or the server aborts the job: the worker stops at the next token.</summary>
+    public CancellationToken Cancellation => _stop.Token;
+
+    /// <summary>Stops the job; it fails with <paramref name="reason"/> (null: an OperationCanceledException, the client left).</summary>
+    internal void Abort(Exception? reason)
+    {
+        if (reason != null) Interlocked.CompareExchange(ref _abortReason, reason, null);
+        _stop.Cancel();
+    }
+
+    /// <summary>What a job stopped by <see cref="Cancellation"/> fails with.</summary>
+    internal Exception StopReason => Volatile.Read(ref _abortReason) ?? new OperationCanceledException(_stop.Token);
     /// <summary>Text pieces in order; completes when generation ends (faulted if it failed).</summary>
     public ChannelReader<string> Pieces => _pieces.Reader;
     public Task<GenerationResult> Result => _result.Task;
@@ -32,12 +45,14 @@ public sealed class GenerationJob
 
     internal void Complete(GenerationResult result)
     {
+        _client.Dispose();
         _pieces.Writer.TryComplete();
         _result.TrySetResult(result);
     }
 
     internal void Fail(Exception e)
     {
+        _client.Dispose();
         _pieces.Writer.TryComplete(e);
         _result.TrySetException(e);
         _ = _result.Task.Exception; // observed: a reader that stops early must not cause an unobserved-task report
@@ -88,14 +103,30 @@ public sealed class TensorWorker : IDisposable
 
     int _cancelledJobs;
 
+    readonly System.Collections.Concurrent.ConcurrentDictionary<GenerationJob, byte> _live = new();
+    Func<Exception>? _abortReason;
+
+    /// <summary>Jobs queued or generating.</summary>
+    public int LiveJobs => _live.Count;
+
     /// <summary>Queues a generation.</summary>
     public GenerationJob Enqueue(GenerationRequest request, CancellationToken cancellation)
     {
         var job = new GenerationJob(request, cancellation);
-        if (cancellation.CanBeCanceled) cancellation.Register(() => JobCancelled?.Invoke(job));
+        job.Cancellation.Register(() => JobCancelled?.Invoke(job));
+        _live[job] = 0;
+        _ = job.Result.ContinueWith(_ => _live.TryRemove(job, out byte _), TaskScheduler.Default);
+        if (Volatile.Read(ref _abortReason) is { } reason) job.Abort(reason());
         if (!_queue.Writer.TryWrite(model => Generate(model, job)))
             job.Fail(new ObjectDisposedException(nameof(TensorWorker), "the server is shutting down"));
         return job;
+    }
+
+    /// <summary>Stops every queued or running job, and every job queued from now on, with <paramref name="reason"/>.</summary>
+    public void AbortAll(Func<Exception> reason)
+    {
+        Volatile.Write(ref _abortReason, reason);
+        foreach (var job in _live.Keys) job.Abort(reason());
     }
 
     /// <summary>Runs <paramref name="work"/> on the worker thread (tests, diagnostics) and returns its result.</summary>
@@ -156,9 +187,13 @@ public sealed class TensorWorker : IDisposable
             }
             job.Complete(new GenerationResult(generator.FinishReason, job.Request.PromptIds.Length, generator.LastStats.GeneratedTokens));
         }
+        catch (OperationCanceledException) when (job.Cancellation.IsCancellationRequested)
+        {
+            Interlocked.Increment(ref _cancelledJobs);
+            job.Fail(job.StopReason);
+        }
         catch (Exception e)
         {
-            if (e is OperationCanceledException && job.Cancellation.IsCancellationRequested) Interlocked.Increment(ref _cancelledJobs);
             job.Fail(e);
         }
     }

@@ -208,6 +208,61 @@ public sealed class OpenAiServerTests(ServerFixture fx) : IClassFixture<ServerFi
         Assert.Equal(param, (string?)(await ErrorOf(response))["param"]);
     }
 
+    [Theory]
+    [InlineData("/v1/chat/completions")]
+    [InlineData("/v1/completions")]
+    public async Task BodyNotUtf8_Is400_InvalidEncoding_NamingTheByte(string path)
+    {
+        using var http = await fx.Http();
+        byte[] prefix = Encoding.UTF8.GetBytes($"{{\"model\": \"{ServerFixture.ModelId}\", \"prompt\": \"");
+        byte[] body = [.. prefix, 0xC3, 0x28, .. "\", \"messages\": [{\"role\": \"user\", \"content\": \"hi\"}]}"u8];
+        var content = new ByteArrayContent(body);
+        content.Headers.ContentType = new("application/json");
+        using var response = await http.PostAsync(path, content, TestContext.Current.CancellationToken);
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var error = await ErrorOf(response);
+        Assert.Equal("invalid_encoding", (string?)error["code"]);
+        Assert.Equal("invalid_request_error", (string?)error["type"]);
+        Assert.Contains($"byte {prefix.Length}", (string?)error["message"]);
+    }
+
+    [Theory]
+    [InlineData("bearer")]
+    [InlineData("BEARER")]
+    [InlineData("Bearer")]
+    public async Task BearerScheme_IsCaseInsensitive(string scheme)
+    {
+        using var http = await fx.Http(key: null);
+        http.DefaultRequestHeaders.Authorization = new(scheme, ServerFixture.Key);
+        using var response = await http.GetAsync("/v1/models", TestContext.Current.CancellationToken);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+    }
+
+    [Theory]
+    [InlineData("GET", "/v1/chat/completions", "POST")]
+    [InlineData("PUT", "/v1/completions", "POST")]
+    [InlineData("DELETE", "/v1/chat/completions", "POST")]
+    [InlineData("POST", "/v1/models", "GET")]
+    public async Task OtherMethodOnAKnownRoute_Is405_WithAllow(string method, string path, string allowed)
+    {
+        using var http = await fx.Http();
+        using var response = await http.SendAsync(new HttpRequestMessage(new HttpMethod(method), path), TestContext.Current.CancellationToken);
+        Assert.Equal(HttpStatusCode.MethodNotAllowed, response.StatusCode);
+        Assert.Equal([allowed], response.Content.Headers.Allow);
+        var error = await ErrorOf(response);
+        Assert.Equal("method_not_allowed", (string?)error["code"]);
+        Assert.Contains(allowed, (string?)error["message"]);
+    }
+
+    [Fact]
+    public async Task UnknownPath_Is404_UnknownUrl()
+    {
+        using var http = await fx.Http();
+        using var response = await http.GetAsync("/v1/embeddings", TestContext.Current.CancellationToken);
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        Assert.Equal("unknown_url", (string?)(await ErrorOf(response))["code"]);
+    }
+
     [Fact]
     public async Task BodyAboveTheLimit_Is413()
     {

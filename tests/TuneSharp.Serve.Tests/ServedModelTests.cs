@@ -36,4 +36,15 @@ public sealed class ServedModelTests
             [new AdapterSource("a", Fixtures.Repo("peft/lora_llama_tied")), new AdapterSource("a", Fixtures.Repo("peft/lora_llama_tied"))]));
         Assert.Contains("'a'", e.Message);
     }
+
+    [Fact]
+    public async Task AdapterNamedLikeTheBaseModel_IsRefusedAtStartup()
+    {
+        string dir = Fixtures.Get("models/stories260K-hf");
+        var e = await Assert.ThrowsAsync<ArgumentException>(() => OpenAiServer.StartAsync(new ServeOptions
+        {
+            ModelDirectory = dir, ModelId = "tiny", Port = 0, Adapters = [new AdapterSource("tiny", Fixtures.Repo("peft/lora_llama_tied"))],
+        }, TextWriter.Null, TestContext.Current.CancellationToken));
+        Assert.Contains("'tiny' is the base model's id", e.Message);
+    }
 }
