@@ -33,6 +33,8 @@ public sealed record ServeOptions
     /// <summary>Largest max_tokens a request may ask for (also the default when it asks for none).</summary>
     public int MaxTokensLimit { get; init; } = 2048;
     public long MaxRequestBytes { get; init; } = 1 << 20;
+    /// <summary>Most requests decoded together by continuous batching (1 = one request at a time).</summary>
+    public int MaxBatchSize { get; init; } = 8;
     /// <summary>On stop, how long in-flight requests may keep generating before they are cancelled (503 server_shutting_down).</summary>
     public TimeSpan ShutdownGrace { get; init; } = TimeSpan.FromSeconds(5);
 }
@@ -70,7 +72,9 @@ public sealed class OpenAiServer : IAsyncDisposable
             throw new ArgumentException($"--adapter {clash.Name}={clash.Directory}: the name '{clash.Name}' is the base model's id; requests for it " +
                 "would never reach the adapter. Choose another adapter name (or set the base id with --served-model-name)");
         var address = ParseHost(options.Host);
-        var worker = await TensorWorker.StartAsync(() => ServedModel.Load(options.ModelDirectory, options.Adapters, options.DType, options.Template));
+        if (options.MaxBatchSize < 1) throw new ArgumentException($"--max-batch-size must be >= 1 (got {options.MaxBatchSize})");
+        var worker = await TensorWorker.StartAsync(() => ServedModel.Load(options.ModelDirectory, options.Adapters, options.DType, options.Template),
+            options.MaxBatchSize);
         try
         {
             foreach (string note in worker.Info.Notes) log.WriteLine($"note: {note}");

@@ -10,7 +10,7 @@ public sealed record GenerationRequest(string? Adapter, int[] PromptIds, Samplin
 public sealed record GenerationResult(string FinishReason, int PromptTokens, int CompletionTokens);
 
 /// <summary>A queued generation: text pieces stream through <see cref="Pieces"/>, then <see cref="Result"/> completes.</summary>
-public sealed class GenerationJob
+public sealed class GenerationJob : ISequenceSink
 {
     readonly Channel<string> _pieces = Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
     readonly TaskCompletionSource<GenerationResult> _result = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -43,6 +43,11 @@ public sealed class GenerationJob
 
     internal bool TryWrite(string piece) => _pieces.Writer.TryWrite(piece);
 
+    bool ISequenceSink.Cancelled => _stop.IsCancellationRequested;
+    void ISequenceSink.Text(string piece) => TryWrite(piece);
+    void ISequenceSink.Finished(string finishReason, int completionTokens) =>
+        Complete(new GenerationResult(finishReason, Request.PromptIds.Length, completionTokens));
+
     internal void Complete(GenerationResult result)
     {
         _client.Dispose();
@@ -61,25 +66,35 @@ public sealed class GenerationJob
 
 /// <summary>
 /// The one thread that owns the model and does all tensor work. Web threads only enqueue work and read the
-/// per-job channels; nothing they run touches a tensor. Jobs run in arrival order.
+/// per-job channels; nothing they run touches a tensor. Jobs are admitted in arrival order into one
+/// <see cref="ContinuousBatch"/> of at most <c>maxBatchSize</c> sequences: between decode steps finished and cancelled
+/// jobs leave and waiting ones join. All sequences of a batch use one adapter (or the base): a job for another adapter
+/// waits until the running batch has drained.
 /// </summary>
 public sealed class TensorWorker : IDisposable
 {
     readonly Channel<Action<ServedModel>> _queue = Channel.CreateUnbounded<Action<ServedModel>>(new UnboundedChannelOptions { SingleReader = true });
     readonly TaskCompletionSource<ServedModel> _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
     readonly Thread _thread;
+    readonly int _maxBatchSize;
+    readonly Queue<GenerationJob> _pending = new(); // worker thread only
 
-    TensorWorker(Func<ServedModel> load)
+    TensorWorker(Func<ServedModel> load, int maxBatchSize)
     {
+        if (maxBatchSize < 1) throw new ArgumentOutOfRangeException(nameof(maxBatchSize), maxBatchSize, "must be >= 1");
+        _maxBatchSize = maxBatchSize;
         _thread = new Thread(() => Run(load)) { IsBackground = true, Name = "tunesharp-tensor-worker" };
         // The worker outlives whoever started it: it must not carry that caller's async-local state.
         using (ExecutionContext.SuppressFlow()) _thread.Start();
     }
 
-    /// <summary>Starts the worker thread, which loads the model with <paramref name="load"/>; completes when it is loaded.</summary>
-    public static async Task<TensorWorker> StartAsync(Func<ServedModel> load)
+    /// <summary>
+    /// Starts the worker thread, which loads the model with <paramref name="load"/>; completes when it is loaded.
+    /// <paramref name="maxBatchSize"/>: most requests decoded together (1 = one at a time).
+    /// </summary>
+    public static async Task<TensorWorker> StartAsync(Func<ServedModel> load, int maxBatchSize = 8)
     {
-        var worker = new TensorWorker(load);
+        var worker = new TensorWorker(load, maxBatchSize);
         try
         {
             await worker._ready.Task;
@@ -117,7 +132,7 @@ public sealed class TensorWorker : IDisposable
         _live[job] = 0;
         _ = job.Result.ContinueWith(_ => _live.TryRemove(job, out byte _), TaskScheduler.Default);
         if (Volatile.Read(ref _abortReason) is { } reason) job.Abort(reason());
-        if (!_queue.Writer.TryWrite(model => Generate(model, job)))
+        if (!_queue.Writer.TryWrite(_ => Admit(job)))
             job.Fail(new ObjectDisposedException(nameof(TensorWorker), "the server is shutting down"));
         return job;
     }
@@ -164,38 +179,64 @@ public sealed class TensorWorker : IDisposable
             return;
         }
         using (model)
+        using (var batch = new ContinuousBatch(model.Model, model.Tokenizer, _maxBatchSize, model.Model.Args.MaxPositionEmbeddings))
         {
             _ready.SetResult(model);
             var reader = _queue.Reader;
-            // A dedicated thread: blocking on the queue is the point (no thread-pool thread is held).
-            while (reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult())
+            // A dedicated thread: blocking on the queue when idle is the point (no thread-pool thread is held).
+            while (batch.Count > 0 || _pending.Count > 0 || reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult())
+            {
                 while (reader.TryRead(out var work)) work(model);
+                foreach (var sink in batch.DropCancelled()) Cancelled((GenerationJob)sink);
+                Join(model, batch);
+                try
+                {
+                    batch.Step();
+                }
+                catch (Exception e)
+                {
+                    foreach (var sink in batch.Clear()) ((GenerationJob)sink).Fail(e);
+                }
+            }
         }
     }
 
-    void Generate(ServedModel model, GenerationJob job)
+    /// <summary>A new job, on the worker thread: waits for a slot (a job cancelled while queued ends here).</summary>
+    void Admit(GenerationJob job)
     {
-        try
+        if (job.Cancellation.IsCancellationRequested) Cancelled(job);
+        else _pending.Enqueue(job);
+    }
+
+    /// <summary>Moves waiting jobs into the batch while it has room, in arrival order; the base or one adapter per batch.</summary>
+    void Join(ServedModel model, ContinuousBatch batch)
+    {
+        while (_pending.Count > 0 && batch.HasRoom)
         {
-            job.Cancellation.ThrowIfCancellationRequested();
-            model.Activate(job.Request.Adapter);
-            var generator = new TextGenerator(model.Model, model.Tokenizer);
-            foreach (var piece in generator.Stream(job.Request.PromptIds, job.Request.Options))
+            var job = _pending.Peek();
+            if (job.Cancellation.IsCancellationRequested)
             {
-                job.Cancellation.ThrowIfCancellationRequested(); // leaving the loop frees the KV cache
-                job.TryWrite(piece);
+                Cancelled(_pending.Dequeue());
+                continue;
             }
-            job.Complete(new GenerationResult(generator.FinishReason, job.Request.PromptIds.Length, generator.LastStats.GeneratedTokens));
+            if (batch.Count > 0 && job.Request.Adapter != model.ActiveAdapter) return; // the running batch drains first
+            _pending.Dequeue();
+            try
+            {
+                model.Activate(job.Request.Adapter);
+                batch.Add(job.Request.PromptIds, job.Request.Options, job);
+            }
+            catch (Exception e)
+            {
+                job.Fail(e);
+            }
         }
-        catch (OperationCanceledException) when (job.Cancellation.IsCancellationRequested)
-        {
-            Interlocked.Increment(ref _cancelledJobs);
-            job.Fail(job.StopReason);
-        }
-        catch (Exception e)
-        {
-            job.Fail(e);
-        }
+    }
+
+    void Cancelled(GenerationJob job)
+    {
+        Interlocked.Increment(ref _cancelledJobs);
+        job.Fail(job.StopReason);
     }
 }
 

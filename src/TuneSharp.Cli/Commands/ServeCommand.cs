@@ -30,6 +30,11 @@ public static class ServeCommand
             + "the one it was trained with), " + string.Join(", ", ChatTemplate.BuiltInNames) + ", or a path to a .jinja file.");
         var maxTokens = new Option<int>("--max-tokens-limit") { Description = "Largest max_tokens a request may ask for (and the default).", DefaultValueFactory = _ => 2048 };
         var maxBytes = new Option<long>("--max-request-bytes") { Description = "Largest request body in bytes (413 above).", DefaultValueFactory = _ => 1 << 20 };
+        var maxBatch = new Option<int>("--max-batch-size")
+        {
+            Description = "Most requests decoded together (continuous batching); 1 serves one request at a time.",
+            DefaultValueFactory = _ => 8,
+        };
         var grace = new Option<double>("--shutdown-grace")
         {
             Description = "Seconds that requests still generating at Ctrl+C/SIGTERM may take to finish before they are cancelled (503).",
@@ -38,7 +43,7 @@ public static class ServeCommand
 
         var cmd = new Command("serve", "Serve a model (and LoRA adapters) over an OpenAI-compatible HTTP API.")
         {
-            model, adapters, name, host, port, apiKey, dtype, template, maxTokens, maxBytes, grace,
+            model, adapters, name, host, port, apiKey, dtype, template, maxTokens, maxBytes, maxBatch, grace,
         };
         cmd.SetAction(async (parse, ct) =>
         {
@@ -57,6 +62,7 @@ public static class ServeCommand
                 Template = parse.GetValue(template),
                 MaxTokensLimit = parse.GetValue(maxTokens),
                 MaxRequestBytes = parse.GetValue(maxBytes),
+                MaxBatchSize = parse.GetValue(maxBatch),
                 ShutdownGrace = Seconds(parse.GetValue(grace)),
             };
             var clock = System.Diagnostics.Stopwatch.StartNew();
