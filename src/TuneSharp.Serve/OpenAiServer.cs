@@ -35,6 +35,8 @@ public sealed record ServeOptions
     public long MaxRequestBytes { get; init; } = 1 << 20;
     /// <summary>Most requests decoded together by continuous batching (1 = one request at a time).</summary>
     public int MaxBatchSize { get; init; } = 8;
+    /// <summary>Most positions (prompt + completion) of a request; null = the model's context, at most <see cref="TensorWorker.DefaultMaxModelLength"/>.</summary>
+    public int? MaxModelLength { get; init; }
     /// <summary>On stop, how long in-flight requests may keep generating before they are cancelled (503 server_shutting_down).</summary>
     public TimeSpan ShutdownGrace { get; init; } = TimeSpan.FromSeconds(5);
 }
@@ -72,9 +74,10 @@ public sealed class OpenAiServer : IAsyncDisposable
             throw new ArgumentException($"--adapter {clash.Name}={clash.Directory}: the name '{clash.Name}' is the base model's id; requests for it " +
                 "would never reach the adapter. Choose another adapter name (or set the base id with --served-model-name)");
         var address = ParseHost(options.Host);
+        if (options.MaxModelLength < 1) throw new ArgumentException($"--max-model-len must be >= 1 (got {options.MaxModelLength})");
         if (options.MaxBatchSize < 1) throw new ArgumentException($"--max-batch-size must be >= 1 (got {options.MaxBatchSize})");
         var worker = await TensorWorker.StartAsync(() => ServedModel.Load(options.ModelDirectory, options.Adapters, options.DType, options.Template),
-            options.MaxBatchSize);
+            options.MaxBatchSize, options.MaxModelLength);
         try
         {
             foreach (string note in worker.Info.Notes) log.WriteLine($"note: {note}");
@@ -286,14 +289,14 @@ public sealed class OpenAiServer : IAsyncDisposable
         var info = _worker.Info;
         int room = info.ContextLength - promptTokens;
         if (room < 1)
-            throw new ApiException(400, $"the prompt has {promptTokens} tokens but the model's context length is {info.ContextLength}",
+            throw new ApiException(400, $"the prompt has {promptTokens} tokens but this server's context length is {info.ContextLength}",
                 param: chat ? "messages" : "prompt", code: "context_length_exceeded");
         if (f.MaxTokens is { } max)
         {
             if (max > _options.MaxTokensLimit)
                 throw ApiException.BadField("max_tokens", $"'max_tokens' = {max} is above this server's limit of {_options.MaxTokensLimit}");
             if (max > room)
-                throw new ApiException(400, $"the prompt ({promptTokens} tokens) plus max_tokens ({max}) exceeds the model's context length of {info.ContextLength}",
+                throw new ApiException(400, $"the prompt ({promptTokens} tokens) plus max_tokens ({max}) exceeds this server's context length of {info.ContextLength}",
                     param: "max_tokens", code: "context_length_exceeded");
         }
         var defaults = info.Generation.ToSamplingOptions();

@@ -77,12 +77,15 @@ public sealed class TensorWorker : IDisposable
     readonly TaskCompletionSource<ServedModel> _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
     readonly Thread _thread;
     readonly int _maxBatchSize;
+    readonly int? _maxModelLength;
     readonly Queue<GenerationJob> _pending = new(); // worker thread only
 
-    TensorWorker(Func<ServedModel> load, int maxBatchSize)
+    TensorWorker(Func<ServedModel> load, int maxBatchSize, int? maxModelLength)
     {
         if (maxBatchSize < 1) throw new ArgumentOutOfRangeException(nameof(maxBatchSize), maxBatchSize, "must be >= 1");
+        if (maxModelLength < 1) throw new ArgumentOutOfRangeException(nameof(maxModelLength), maxModelLength, "must be >= 1");
         _maxBatchSize = maxBatchSize;
+        _maxModelLength = maxModelLength;
         _thread = new Thread(() => Run(load)) { IsBackground = true, Name = "tunesharp-tensor-worker" };
         // The worker outlives whoever started it: it must not carry that caller's async-local state.
         using (ExecutionContext.SuppressFlow()) _thread.Start();
@@ -90,11 +93,13 @@ public sealed class TensorWorker : IDisposable
 
     /// <summary>
     /// Starts the worker thread, which loads the model with <paramref name="load"/>; completes when it is loaded.
-    /// <paramref name="maxBatchSize"/>: most requests decoded together (1 = one at a time).
+    /// <paramref name="maxBatchSize"/>: most requests decoded together (1 = one at a time). <paramref name="maxModelLength"/>:
+    /// most positions (prompt + completion) of one request, at most the model's max_position_embeddings (null:
+    /// <see cref="DefaultMaxModelLength"/> at most); the KV cache holds this many positions per batch slot.
     /// </summary>
-    public static async Task<TensorWorker> StartAsync(Func<ServedModel> load, int maxBatchSize = 8)
+    public static async Task<TensorWorker> StartAsync(Func<ServedModel> load, int maxBatchSize = 8, int? maxModelLength = null)
     {
-        var worker = new TensorWorker(load, maxBatchSize);
+        var worker = new TensorWorker(load, maxBatchSize, maxModelLength);
         try
         {
             await worker._ready.Task;
@@ -106,6 +111,9 @@ public sealed class TensorWorker : IDisposable
         }
         return worker;
     }
+
+    /// <summary>The default cap on a request's positions: bounds the KV cache of models with long contexts.</summary>
+    public const int DefaultMaxModelLength = 4096;
 
     /// <summary>Facts about the model that web threads may read (no tensors).</summary>
     public ModelInfo Info { get; private set; } = null!;
@@ -170,7 +178,7 @@ public sealed class TensorWorker : IDisposable
         try
         {
             model = load();
-            Info = new ModelInfo(model);
+            Info = new ModelInfo(model, Math.Min(model.Model.Args.MaxPositionEmbeddings, _maxModelLength ?? DefaultMaxModelLength));
         }
         catch (Exception e)
         {
@@ -179,7 +187,7 @@ public sealed class TensorWorker : IDisposable
             return;
         }
         using (model)
-        using (var batch = new ContinuousBatch(model.Model, model.Tokenizer, _maxBatchSize, model.Model.Args.MaxPositionEmbeddings))
+        using (var batch = new ContinuousBatch(model.Model, model.Tokenizer, _maxBatchSize, Info.ContextLength))
         {
             _ready.SetResult(model);
             var reader = _queue.Reader;
@@ -243,7 +251,7 @@ public sealed class TensorWorker : IDisposable
 /// <summary>What web threads need to know about the served model, read once on the worker thread.</summary>
 public sealed class ModelInfo
 {
-    internal ModelInfo(ServedModel model)
+    internal ModelInfo(ServedModel model, int contextLength)
     {
         Directory = model.Directory;
         Tokenizer = model.Tokenizer;
@@ -253,7 +261,7 @@ public sealed class ModelInfo
         Generation = model.Generation;
         EosIds = model.EosIds;
         AdapterNames = model.AdapterNames;
-        ContextLength = model.Model.Args.MaxPositionEmbeddings;
+        ContextLength = contextLength;
     }
 
     public string Directory { get; }
@@ -270,6 +278,6 @@ public sealed class ModelInfo
     public GenerationConfig Generation { get; }
     public IReadOnlySet<int> EosIds { get; }
     public IReadOnlyList<string> AdapterNames { get; }
-    /// <summary>max_position_embeddings: prompt plus completion must fit.</summary>
+    /// <summary>Prompt plus completion must fit: max_position_embeddings, or less with --max-model-len.</summary>
     public int ContextLength { get; }
 }

@@ -35,6 +35,10 @@ public static class ServeCommand
             Description = "Most requests decoded together (continuous batching); 1 serves one request at a time.",
             DefaultValueFactory = _ => 8,
         };
+        var maxModelLen = new Option<int?>("--max-model-len")
+        {
+            Description = $"Most tokens (prompt + completion) of one request; sizes the KV cache (default: the model's context, at most {TensorWorker.DefaultMaxModelLength}).",
+        };
         var grace = new Option<double>("--shutdown-grace")
         {
             Description = "Seconds that requests still generating at Ctrl+C/SIGTERM may take to finish before they are cancelled (503).",
@@ -43,7 +47,7 @@ public static class ServeCommand
 
         var cmd = new Command("serve", "Serve a model (and LoRA adapters) over an OpenAI-compatible HTTP API.")
         {
-            model, adapters, name, host, port, apiKey, dtype, template, maxTokens, maxBytes, maxBatch, grace,
+            model, adapters, name, host, port, apiKey, dtype, template, maxTokens, maxBytes, maxBatch, maxModelLen, grace,
         };
         cmd.SetAction(async (parse, ct) =>
         {
@@ -63,6 +67,7 @@ public static class ServeCommand
                 MaxTokensLimit = parse.GetValue(maxTokens),
                 MaxRequestBytes = parse.GetValue(maxBytes),
                 MaxBatchSize = parse.GetValue(maxBatch),
+                MaxModelLength = parse.GetValue(maxModelLen),
                 ShutdownGrace = Seconds(parse.GetValue(grace)),
             };
             var clock = System.Diagnostics.Stopwatch.StartNew();
