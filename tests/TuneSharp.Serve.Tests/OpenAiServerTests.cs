@@ -348,6 +348,37 @@ public sealed class OpenAiServerTests(ServerFixture fx) : IClassFixture<ServerFi
     }
 
     [Fact]
+    public async Task ConcurrentBatch_WithADisconnectMidStream_OthersKeepTheirOutput_AndNoLiveTensorsRemain()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var server = await fx.Server();
+        using var http = await fx.Http();
+        await server.Worker.InvokeAsync(_ => 0);
+        long before = await server.Worker.InvokeAsync(_ => LiveTensors.Count);
+        string[] prompts = ["Once upon a time", "Lily", "The dog ran", "Tom and Sue"];
+        var expected = prompts.Select(p => fx.CompletionReference(p, 60).Text).ToArray();
+
+        // A stream that the client drops after its first piece, while the others generate in the same batch.
+        var message = new HttpRequestMessage(HttpMethod.Post, "/v1/completions")
+        {
+            Content = Json(new JsonObject { ["model"] = ServerFixture.ModelId, ["prompt"] = "Once", ["max_tokens"] = 250, ["temperature"] = 0, ["stream"] = true }),
+        };
+        var dropped = Task.Run(async () =>
+        {
+            using var response = await http.SendAsync(message, HttpCompletionOption.ResponseHeadersRead, ct);
+            using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(ct));
+            Assert.StartsWith("data: ", await reader.ReadLineAsync(ct));
+        }, ct); // disposing the response aborts the connection
+        var replies = await Task.WhenAll(prompts.Select(p => PostJson(http, "/v1/completions",
+            new JsonObject { ["model"] = ServerFixture.ModelId, ["prompt"] = p, ["max_tokens"] = 60, ["temperature"] = 0 })));
+        await dropped;
+
+        for (int i = 0; i < prompts.Length; i++) Assert.Equal(expected[i], (string?)replies[i]["choices"]![0]!["text"]);
+        while (server.Worker.LiveJobs > 0) await server.Worker.InvokeAsync(_ => 0); // the dropped stream leaves at the next step
+        Assert.Equal(before, await server.Worker.InvokeAsync(_ => LiveTensors.Count));
+    }
+
+    [Fact]
     public async Task ClientDisconnect_CancelsTheQueuedGeneration()
     {
         var ct = TestContext.Current.CancellationToken; // read here: the worker thread has no test context
