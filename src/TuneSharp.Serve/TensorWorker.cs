@@ -174,20 +174,23 @@ public sealed class TensorWorker : IDisposable
 
     void Run(Func<ServedModel> load)
     {
-        ServedModel model;
+        ServedModel? model = null;
+        ContinuousBatch batch;
         try
         {
             model = load();
             Info = new ModelInfo(model, Math.Min(model.Model.Args.MaxPositionEmbeddings, _maxModelLength ?? DefaultMaxModelLength));
+            batch = new ContinuousBatch(model.Model, model.Tokenizer, _maxBatchSize, Info.ContextLength); // the KV cache slots
         }
         catch (Exception e)
         {
+            model?.Dispose();
             _queue.Writer.TryComplete();
             _ready.SetException(e);
             return;
         }
         using (model)
-        using (var batch = new ContinuousBatch(model.Model, model.Tokenizer, _maxBatchSize, Info.ContextLength))
+        using (batch)
         {
             _ready.SetResult(model);
             var reader = _queue.Reader;
