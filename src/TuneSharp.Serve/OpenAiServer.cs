@@ -83,6 +83,8 @@ public sealed class OpenAiServer : IAsyncDisposable
             foreach (string note in worker.Info.Notes) log.WriteLine($"note: {note}");
             var builder = WebApplication.CreateSlimBuilder();
             builder.Logging.ClearProviders();
+            // Signals belong to the caller (tunesharp's Interrupts, or the embedding host): no ConsoleLifetime handlers.
+            builder.Services.AddSingleton<IHostLifetime, CallerOwnsSignals>();
             // Stop() bounds the wait itself (grace, then cancel, then a margin); the host must not give up earlier.
             builder.Services.Configure<HostOptions>(h => h.ShutdownTimeout = options.ShutdownGrace + StopMargin);
             builder.WebHost.ConfigureKestrel(k =>
@@ -167,6 +169,13 @@ public sealed class OpenAiServer : IAsyncDisposable
         {
         }
         await StopAsync();
+    }
+
+    /// <summary>A host lifetime that installs no SIGINT/SIGTERM handlers: stopping is <see cref="StopAsync"/>'s job.</summary>
+    sealed class CallerOwnsSignals : IHostLifetime
+    {
+        public Task WaitForStartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }
 
     /// <summary>One endpoint: a path and its one method.</summary>
