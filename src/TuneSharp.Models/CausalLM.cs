@@ -105,7 +105,7 @@ public sealed class CausalLM : nn.Module<Tensor, Tensor>
 
     /// <summary>Logits [B, T, V]. See <see cref="Hidden"/> for the arguments.</summary>
     public Tensor Forward(Tensor inputIds, Tensor? positionIds = null, Tensor? keyPadding = null,
-        Tensor? segmentIds = null, KvCache? cache = null)
+        Tensor? segmentIds = null, IKvCache? cache = null)
     {
         using var scope = NewDisposeScope();
         var h = Hidden(inputIds, positionIds, keyPadding, segmentIds, cache);
@@ -119,7 +119,7 @@ public sealed class CausalLM : nn.Module<Tensor, Tensor>
     /// the cache length advances by T.
     /// </summary>
     public Tensor Hidden(Tensor inputIds, Tensor? positionIds = null, Tensor? keyPadding = null,
-        Tensor? segmentIds = null, KvCache? cache = null)
+        Tensor? segmentIds = null, IKvCache? cache = null)
     {
         using var scope = NewDisposeScope();
         long t = inputIds.shape[1];
@@ -140,7 +140,7 @@ public sealed class CausalLM : nn.Module<Tensor, Tensor>
     /// is used only without a cache (prefill and decode write the cache) and without key padding (a left-padded row whose
     /// keys are all masked would give NaN in the fused kernel; the explicit one keeps it finite).
     /// </summary>
-    AttentionKernel KernelFor(KvCache? cache, Tensor? keyPadding, Tensor? segmentIds)
+    AttentionKernel KernelFor(IKvCache? cache, Tensor? keyPadding, Tensor? segmentIds)
     {
         if (cache is not null || keyPadding is not null || !FusedAttentionFor(DType)) return AttentionKernel.Explicit;
         return segmentIds is null && Args.SlidingWindow is null ? AttentionKernel.FusedCausal : AttentionKernel.Fused;

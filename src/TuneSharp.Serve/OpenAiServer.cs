@@ -33,6 +33,12 @@ public sealed record ServeOptions
     /// <summary>Largest max_tokens a request may ask for (also the default when it asks for none).</summary>
     public int MaxTokensLimit { get; init; } = 2048;
     public long MaxRequestBytes { get; init; } = 1 << 20;
+    /// <summary>Most requests decoded together by continuous batching (1 = one request at a time).</summary>
+    public int MaxBatchSize { get; init; } = 8;
+    /// <summary>Most positions (prompt + completion) of a request; null = the model's context, at most <see cref="TensorWorker.DefaultMaxModelLength"/>.</summary>
+    public int? MaxModelLength { get; init; }
+    /// <summary>On stop, how long in-flight requests may keep generating before they are cancelled (503 server_shutting_down).</summary>
+    public TimeSpan ShutdownGrace { get; init; } = TimeSpan.FromSeconds(5);
 }
 
 /// <summary>
@@ -63,13 +69,24 @@ public sealed class OpenAiServer : IAsyncDisposable
     {
         if (options.MaxTokensLimit < 1) throw new ArgumentException($"--max-tokens-limit must be >= 1 (got {options.MaxTokensLimit})");
         if (options.MaxRequestBytes < 1) throw new ArgumentException($"--max-request-bytes must be >= 1 (got {options.MaxRequestBytes})");
+        if (options.ShutdownGrace < TimeSpan.Zero) throw new ArgumentException($"--shutdown-grace must be >= 0 (got {options.ShutdownGrace.TotalSeconds} s)");
+        if (options.Adapters.FirstOrDefault(a => a.Name == options.ModelId) is { } clash)
+            throw new ArgumentException($"--adapter {clash.Name}={clash.Directory}: the name '{clash.Name}' is the base model's id; requests for it " +
+                "would never reach the adapter. Choose another adapter name (or set the base id with --served-model-name)");
         var address = ParseHost(options.Host);
-        var worker = await TensorWorker.StartAsync(() => ServedModel.Load(options.ModelDirectory, options.Adapters, options.DType, options.Template));
+        if (options.MaxModelLength < 1) throw new ArgumentException($"--max-model-len must be >= 1 (got {options.MaxModelLength})");
+        if (options.MaxBatchSize < 1) throw new ArgumentException($"--max-batch-size must be >= 1 (got {options.MaxBatchSize})");
+        var worker = await TensorWorker.StartAsync(() => ServedModel.Load(options.ModelDirectory, options.Adapters, options.DType, options.Template),
+            options.MaxBatchSize, options.MaxModelLength);
         try
         {
             foreach (string note in worker.Info.Notes) log.WriteLine($"note: {note}");
             var builder = WebApplication.CreateSlimBuilder();
             builder.Logging.ClearProviders();
+            // Signals belong to the caller (tunesharp's Interrupts, or the embedding host): no ConsoleLifetime handlers.
+            builder.Services.AddSingleton<IHostLifetime, CallerOwnsSignals>();
+            // Stop() bounds the wait itself (grace, then cancel, then a margin); the host must not give up earlier.
+            builder.Services.Configure<HostOptions>(h => h.ShutdownTimeout = options.ShutdownGrace + StopMargin);
             builder.WebHost.ConfigureKestrel(k =>
             {
                 k.Listen(address, options.Port);
@@ -79,10 +96,14 @@ public sealed class OpenAiServer : IAsyncDisposable
             var app = builder.Build();
             OpenAiServer? server = null;
             app.Use((ctx, next) => server!.Guard(ctx, next));
-            app.MapGet("/v1/models", ctx => server!.Models(ctx));
-            app.MapPost("/v1/chat/completions", ctx => server!.Complete(ctx, chat: true));
-            app.MapPost("/v1/completions", ctx => server!.Complete(ctx, chat: false));
-            app.MapFallback(ctx => throw new ApiException(404, $"unknown endpoint {ctx.Request.Method} {ctx.Request.Path}", code: "unknown_url"));
+            var routes = new Route[]
+            {
+                new("/v1/models", HttpMethods.Get, ctx => server!.Models(ctx)),
+                new("/v1/chat/completions", HttpMethods.Post, ctx => server!.Complete(ctx, chat: true)),
+                new("/v1/completions", HttpMethods.Post, ctx => server!.Complete(ctx, chat: false)),
+            };
+            foreach (var route in routes) app.MapMethods(route.Path, [route.Method], route.Handler);
+            app.MapFallback(ctx => throw NoRoute(ctx, routes));
             await app.StartAsync(ct);
             string url = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
             server = new OpenAiServer(app, worker, options, log, url.Replace("[::]", "localhost", StringComparison.Ordinal));
@@ -95,15 +116,80 @@ public sealed class OpenAiServer : IAsyncDisposable
         }
     }
 
-    public async ValueTask DisposeAsync()
+    /// <summary>After the grace period, how long cancelled requests get to write their error before Kestrel aborts them.</summary>
+    static readonly TimeSpan StopMargin = TimeSpan.FromSeconds(10);
+
+    static ApiException ShuttingDown() => new(503, "the server is shutting down", ApiException.Server, code: "server_shutting_down");
+
+    int _stopping; // 0 running, 1 stopping
+    Task? _stopped;
+
+    /// <summary>
+    /// Stops the server: no new connections (and 503 for new requests on open ones); in-flight requests may finish within
+    /// <see cref="ServeOptions.ShutdownGrace"/>, then their generations are cancelled and they end with a 503
+    /// server_shutting_down error (an error event and [DONE] for a stream); then the tensor worker leaves libtorch and frees
+    /// the model on its own thread. Idempotent; every caller waits for the same stop.
+    /// </summary>
+    public Task StopAsync()
     {
-        await _app.StopAsync();
-        await _app.DisposeAsync();
-        _worker.Dispose();
+        if (Interlocked.Exchange(ref _stopping, 1) == 0) _stopped = Stop();
+        return _stopped!;
     }
 
-    /// <summary>Waits until the server is stopped (Ctrl+C is handled by the caller's token).</summary>
-    public Task WaitForShutdownAsync(CancellationToken ct) => _app.WaitForShutdownAsync(ct);
+    async Task Stop()
+    {
+        try
+        {
+            using var abort = new CancellationTokenSource(_options.ShutdownGrace + StopMargin);
+            var http = _app.StopAsync(abort.Token); // stops accepting at once, then waits for in-flight requests
+            if (await Task.WhenAny(http, Task.Delay(_options.ShutdownGrace)) != http)
+            {
+                _log.WriteLine($"stopping: cancelling {_worker.LiveJobs} request(s) still generating after the {_options.ShutdownGrace.TotalSeconds:0.#} s grace period");
+                _worker.AbortAll(ShuttingDown);
+            }
+            await http;
+            await _app.DisposeAsync();
+        }
+        finally
+        {
+            _worker.Dispose(); // joins the worker thread, which disposes the model: nothing is left inside libtorch
+        }
+    }
+
+    public async ValueTask DisposeAsync() => await StopAsync();
+
+    /// <summary>Waits until <paramref name="ct"/> is cancelled (Ctrl+C / SIGTERM), then stops (see <see cref="StopAsync"/>).</summary>
+    public async Task RunUntilCancelledAsync(CancellationToken ct)
+    {
+        try
+        {
+            await Task.Delay(Timeout.Infinite, ct);
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+        }
+        await StopAsync();
+    }
+
+    /// <summary>A host lifetime that installs no SIGINT/SIGTERM handlers: stopping is <see cref="StopAsync"/>'s job.</summary>
+    sealed class CallerOwnsSignals : IHostLifetime
+    {
+        public Task WaitForStartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    }
+
+    /// <summary>One endpoint: a path and its one method.</summary>
+    sealed record Route(string Path, string Method, RequestDelegate Handler);
+
+    /// <summary>404 for an unknown path; 405 with an Allow header for a known path asked with another method.</summary>
+    static ApiException NoRoute(HttpContext ctx, IEnumerable<Route> routes)
+    {
+        string path = ctx.Request.Path.Value?.TrimEnd('/') ?? "";
+        var allowed = routes.Where(r => string.Equals(r.Path, path, StringComparison.OrdinalIgnoreCase)).Select(r => r.Method).ToList();
+        if (allowed.Count == 0) return new ApiException(404, $"unknown endpoint {ctx.Request.Method} {ctx.Request.Path}", code: "unknown_url");
+        ctx.Response.Headers.Allow = string.Join(", ", allowed);
+        return new ApiException(405, $"{ctx.Request.Path} does not support {ctx.Request.Method}; use {string.Join(" or ", allowed)}", code: "method_not_allowed");
+    }
 
     static IPAddress ParseHost(string host) => host switch
     {
@@ -118,10 +204,16 @@ public sealed class OpenAiServer : IAsyncDisposable
     {
         try
         {
+            if (Volatile.Read(ref _stopping) != 0)
+            {
+                ctx.Response.Headers.Connection = "close";
+                throw ShuttingDown();
+            }
             if (_options.ApiKey is { } key)
             {
-                string auth = ctx.Request.Headers.Authorization.ToString();
-                if (!auth.StartsWith("Bearer ", StringComparison.Ordinal) || !FixedTimeEquals(auth["Bearer ".Length..].Trim(), key))
+                // RFC 9110 section 11.1: the auth scheme is case-insensitive ("bearer", "BEARER").
+                string auth = ctx.Request.Headers.Authorization.ToString().Trim();
+                if (!auth.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) || !FixedTimeEquals(auth["Bearer ".Length..].Trim(), key))
                     throw new ApiException(401, "Incorrect or missing API key: send 'Authorization: Bearer <key>'.", code: "invalid_api_key");
             }
             await next(ctx);
@@ -206,14 +298,14 @@ public sealed class OpenAiServer : IAsyncDisposable
         var info = _worker.Info;
         int room = info.ContextLength - promptTokens;
         if (room < 1)
-            throw new ApiException(400, $"the prompt has {promptTokens} tokens but the model's context length is {info.ContextLength}",
+            throw new ApiException(400, $"the prompt has {promptTokens} tokens but this server's context length is {info.ContextLength}",
                 param: chat ? "messages" : "prompt", code: "context_length_exceeded");
         if (f.MaxTokens is { } max)
         {
             if (max > _options.MaxTokensLimit)
                 throw ApiException.BadField("max_tokens", $"'max_tokens' = {max} is above this server's limit of {_options.MaxTokensLimit}");
             if (max > room)
-                throw new ApiException(400, $"the prompt ({promptTokens} tokens) plus max_tokens ({max}) exceeds the model's context length of {info.ContextLength}",
+                throw new ApiException(400, $"the prompt ({promptTokens} tokens) plus max_tokens ({max}) exceeds this server's context length of {info.ContextLength}",
                     param: "max_tokens", code: "context_length_exceeded");
         }
         var defaults = info.Generation.ToSamplingOptions();
@@ -280,7 +372,19 @@ public sealed class OpenAiServer : IAsyncDisposable
             if (buffer.Length + n > limit) throw TooLarge(limit);
             buffer.Write(chunk, 0, n);
         }
-        return buffer.ToArray();
+        var body = buffer.ToArray();
+        if (InvalidUtf8At(body) is { } offset)
+            throw new ApiException(400, $"the request body is not valid UTF-8 (invalid byte sequence at byte {offset})", code: "invalid_encoding");
+        return body;
+    }
+
+    /// <summary>The byte offset of the first invalid UTF-8 sequence, or null when the whole body is valid.</summary>
+    static int? InvalidUtf8At(byte[] body)
+    {
+        if (System.Text.Unicode.Utf8.IsValid(body)) return null;
+        var chars = new char[body.Length];
+        System.Text.Unicode.Utf8.ToUtf16(body, chars, out int read, out _, replaceInvalidSequences: false);
+        return read;
     }
 
     static ApiException TooLarge(long limit) =>

@@ -208,6 +208,61 @@ public sealed class OpenAiServerTests(ServerFixture fx) : IClassFixture<ServerFi
         Assert.Equal(param, (string?)(await ErrorOf(response))["param"]);
     }
 
+    [Theory]
+    [InlineData("/v1/chat/completions")]
+    [InlineData("/v1/completions")]
+    public async Task BodyNotUtf8_Is400_InvalidEncoding_NamingTheByte(string path)
+    {
+        using var http = await fx.Http();
+        byte[] prefix = Encoding.UTF8.GetBytes($"{{\"model\": \"{ServerFixture.ModelId}\", \"prompt\": \"");
+        byte[] body = [.. prefix, 0xC3, 0x28, .. "\", \"messages\": [{\"role\": \"user\", \"content\": \"hi\"}]}"u8];
+        var content = new ByteArrayContent(body);
+        content.Headers.ContentType = new("application/json");
+        using var response = await http.PostAsync(path, content, TestContext.Current.CancellationToken);
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var error = await ErrorOf(response);
+        Assert.Equal("invalid_encoding", (string?)error["code"]);
+        Assert.Equal("invalid_request_error", (string?)error["type"]);
+        Assert.Contains($"byte {prefix.Length}", (string?)error["message"]);
+    }
+
+    [Theory]
+    [InlineData("bearer")]
+    [InlineData("BEARER")]
+    [InlineData("Bearer")]
+    public async Task BearerScheme_IsCaseInsensitive(string scheme)
+    {
+        using var http = await fx.Http(key: null);
+        http.DefaultRequestHeaders.Authorization = new(scheme, ServerFixture.Key);
+        using var response = await http.GetAsync("/v1/models", TestContext.Current.CancellationToken);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+    }
+
+    [Theory]
+    [InlineData("GET", "/v1/chat/completions", "POST")]
+    [InlineData("PUT", "/v1/completions", "POST")]
+    [InlineData("DELETE", "/v1/chat/completions", "POST")]
+    [InlineData("POST", "/v1/models", "GET")]
+    public async Task OtherMethodOnAKnownRoute_Is405_WithAllow(string method, string path, string allowed)
+    {
+        using var http = await fx.Http();
+        using var response = await http.SendAsync(new HttpRequestMessage(new HttpMethod(method), path), TestContext.Current.CancellationToken);
+        Assert.Equal(HttpStatusCode.MethodNotAllowed, response.StatusCode);
+        Assert.Equal([allowed], response.Content.Headers.Allow);
+        var error = await ErrorOf(response);
+        Assert.Equal("method_not_allowed", (string?)error["code"]);
+        Assert.Contains(allowed, (string?)error["message"]);
+    }
+
+    [Fact]
+    public async Task UnknownPath_Is404_UnknownUrl()
+    {
+        using var http = await fx.Http();
+        using var response = await http.GetAsync("/v1/embeddings", TestContext.Current.CancellationToken);
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        Assert.Equal("unknown_url", (string?)(await ErrorOf(response))["code"]);
+    }
+
     [Fact]
     public async Task BodyAboveTheLimit_Is413()
     {
@@ -290,6 +345,37 @@ public sealed class OpenAiServerTests(ServerFixture fx) : IClassFixture<ServerFi
         long after = await server.Worker.InvokeAsync(_ => LiveTensors.Count);
         Assert.True(tokens >= 1000);
         Assert.Equal(before, after);
+    }
+
+    [Fact]
+    public async Task ConcurrentBatch_WithADisconnectMidStream_OthersKeepTheirOutput_AndNoLiveTensorsRemain()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var server = await fx.Server();
+        using var http = await fx.Http();
+        await server.Worker.InvokeAsync(_ => 0);
+        long before = await server.Worker.InvokeAsync(_ => LiveTensors.Count);
+        string[] prompts = ["Once upon a time", "Lily", "The dog ran", "Tom and Sue"];
+        var expected = prompts.Select(p => fx.CompletionReference(p, 60).Text).ToArray();
+
+        // A stream that the client drops after its first piece, while the others generate in the same batch.
+        var message = new HttpRequestMessage(HttpMethod.Post, "/v1/completions")
+        {
+            Content = Json(new JsonObject { ["model"] = ServerFixture.ModelId, ["prompt"] = "Once", ["max_tokens"] = 250, ["temperature"] = 0, ["stream"] = true }),
+        };
+        var dropped = Task.Run(async () =>
+        {
+            using var response = await http.SendAsync(message, HttpCompletionOption.ResponseHeadersRead, ct);
+            using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(ct));
+            Assert.StartsWith("data: ", await reader.ReadLineAsync(ct));
+        }, ct); // disposing the response aborts the connection
+        var replies = await Task.WhenAll(prompts.Select(p => PostJson(http, "/v1/completions",
+            new JsonObject { ["model"] = ServerFixture.ModelId, ["prompt"] = p, ["max_tokens"] = 60, ["temperature"] = 0 })));
+        await dropped;
+
+        for (int i = 0; i < prompts.Length; i++) Assert.Equal(expected[i], (string?)replies[i]["choices"]![0]!["text"]);
+        while (server.Worker.LiveJobs > 0) await server.Worker.InvokeAsync(_ => 0); // the dropped stream leaves at the next step
+        Assert.Equal(before, await server.Worker.InvokeAsync(_ => LiveTensors.Count));
     }
 
     [Fact]

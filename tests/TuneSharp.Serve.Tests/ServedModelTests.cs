@@ -36,4 +36,33 @@ public sealed class ServedModelTests
             [new AdapterSource("a", Fixtures.Repo("peft/lora_llama_tied")), new AdapterSource("a", Fixtures.Repo("peft/lora_llama_tied"))]));
         Assert.Contains("'a'", e.Message);
     }
+
+    [Fact]
+    public async Task AdapterNamedLikeTheBaseModel_IsRefusedAtStartup()
+    {
+        string dir = Fixtures.Get("models/stories260K-hf");
+        var e = await Assert.ThrowsAsync<ArgumentException>(() => OpenAiServer.StartAsync(new ServeOptions
+        {
+            ModelDirectory = dir, ModelId = "tiny", Port = 0, Adapters = [new AdapterSource("tiny", Fixtures.Repo("peft/lora_llama_tied"))],
+        }, TextWriter.Null, TestContext.Current.CancellationToken));
+        Assert.Contains("'tiny' is the base model's id", e.Message);
+    }
+
+    [Fact]
+    public async Task MaxModelLength_BoundsPromptPlusMaxTokens()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var server = await OpenAiServer.StartAsync(new ServeOptions
+        {
+            ModelDirectory = Fixtures.Get("models/stories260K-hf"), ModelId = "tiny", Port = 0, MaxModelLength = 64, MaxBatchSize = 1,
+        }, TextWriter.Null, ct);
+        Assert.Equal(64, server.Worker.Info.ContextLength);
+        using var http = new HttpClient { BaseAddress = new Uri(server.Url) };
+        var body = new System.Text.Json.Nodes.JsonObject { ["model"] = "tiny", ["prompt"] = "Once", ["max_tokens"] = 100 };
+        using var response = await http.PostAsync("/v1/completions", new StringContent(body.ToJsonString(), System.Text.Encoding.UTF8, "application/json"), ct);
+        string text = await response.Content.ReadAsStringAsync(ct);
+        Assert.Equal(System.Net.HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains("context_length_exceeded", text);
+        Assert.Contains("64", text);
+    }
 }

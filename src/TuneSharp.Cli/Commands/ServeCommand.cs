@@ -30,10 +30,24 @@ public static class ServeCommand
             + "the one it was trained with), " + string.Join(", ", ChatTemplate.BuiltInNames) + ", or a path to a .jinja file.");
         var maxTokens = new Option<int>("--max-tokens-limit") { Description = "Largest max_tokens a request may ask for (and the default).", DefaultValueFactory = _ => 2048 };
         var maxBytes = new Option<long>("--max-request-bytes") { Description = "Largest request body in bytes (413 above).", DefaultValueFactory = _ => 1 << 20 };
+        var maxBatch = new Option<int>("--max-batch-size")
+        {
+            Description = "Most requests decoded together (continuous batching); 1 serves one request at a time.",
+            DefaultValueFactory = _ => 8,
+        };
+        var maxModelLen = new Option<int?>("--max-model-len")
+        {
+            Description = $"Most tokens (prompt + completion) of one request; sizes the KV cache (default: the model's context, at most {TensorWorker.DefaultMaxModelLength}).",
+        };
+        var grace = new Option<double>("--shutdown-grace")
+        {
+            Description = "Seconds that requests still generating at Ctrl+C/SIGTERM may take to finish before they are cancelled (503).",
+            DefaultValueFactory = _ => 5,
+        };
 
         var cmd = new Command("serve", "Serve a model (and LoRA adapters) over an OpenAI-compatible HTTP API.")
         {
-            model, adapters, name, host, port, apiKey, dtype, template, maxTokens, maxBytes,
+            model, adapters, name, host, port, apiKey, dtype, template, maxTokens, maxBytes, maxBatch, maxModelLen, grace,
         };
         cmd.SetAction(async (parse, ct) =>
         {
@@ -52,6 +66,9 @@ public static class ServeCommand
                 Template = parse.GetValue(template),
                 MaxTokensLimit = parse.GetValue(maxTokens),
                 MaxRequestBytes = parse.GetValue(maxBytes),
+                MaxBatchSize = parse.GetValue(maxBatch),
+                MaxModelLength = parse.GetValue(maxModelLen),
+                ShutdownGrace = Seconds(parse.GetValue(grace)),
             };
             var clock = System.Diagnostics.Stopwatch.StartNew();
             await using var server = await OpenAiServer.StartAsync(options, stderr, ct);
@@ -59,18 +76,18 @@ public static class ServeCommand
                 $"in {clock.Elapsed.TotalSeconds:F2}s; model ids: {string.Join(", ", options.Adapters.Select(a => a.Name).Prepend(options.ModelId))}");
             stdout.WriteLine($"listening on {server.Url}");
             stdout.Flush();
-            try
-            {
-                await server.WaitForShutdownAsync(ct);
-            }
-            catch (OperationCanceledException) when (ct.IsCancellationRequested)
-            {
-            }
+            // Returns once a signal cancelled ct and the server has stopped (the model is freed on the worker thread).
+            await server.RunUntilCancelledAsync(ct);
             stderr.WriteLine("stopped");
+            ct.ThrowIfCancellationRequested(); // exit 130 / 143, as every verb stopped by a signal
             return 0;
         });
         return cmd;
     }
+
+    static TimeSpan Seconds(double value) => value is >= 0 and <= 86_400
+        ? TimeSpan.FromSeconds(value)
+        : throw new ArgumentException($"--shutdown-grace must be between 0 and 86400 seconds (got {value})");
 
     /// <summary>"name=dir" of --adapter.</summary>
     public static AdapterSource ParseAdapter(string value)

@@ -17,7 +17,7 @@ public enum AttentionKernel
 }
 
 /// <summary>Per-forward inputs shared by every layer: rotary tables, the mask, the cache if decoding, and the kernel.</summary>
-public sealed record LayerContext(Tensor Cos, Tensor Sin, Tensor Mask, KvCache? Cache, AttentionKernel Kernel = AttentionKernel.Explicit);
+public sealed record LayerContext(Tensor Cos, Tensor Sin, Tensor Mask, IKvCache? Cache, AttentionKernel Kernel = AttentionKernel.Explicit);
 
 /// <summary>
 /// Multi-head self-attention with grouped-query KV heads, optional q/k RMSNorm (qwen3) and RoPE.

@@ -2,11 +2,24 @@ using static TorchSharp.torch;
 
 namespace TuneSharp.Models.Common;
 
+/// <summary>What attention needs from a key/value cache during a forward with one.</summary>
+public interface IKvCache
+{
+    /// <summary>The cache index of the forward's first query: the keys before it are already cached.</summary>
+    int Length { get; }
+
+    /// <summary>Stores k/v [B, Hkv, T, D] of <paramref name="layer"/> and returns every key/value the queries see [B, Hkv, S, D].</summary>
+    (Tensor Keys, Tensor Values) Update(int layer, Tensor k, Tensor v);
+
+    /// <summary>Called once per forward, after every layer has written its T new positions.</summary>
+    void Advance(int positions);
+}
+
 /// <summary>
 /// Preallocated key/value cache: per layer K and V of [B, Hkv, S_max, D], filled in place (never grown with cat).
 /// <see cref="Length"/> is the number of positions already written; all rows share it (left padding keeps rows aligned).
 /// </summary>
-public sealed class KvCache : IDisposable
+public sealed class KvCache : IKvCache, IDisposable
 {
     readonly Tensor[] _keys;
     readonly Tensor[] _values;
@@ -44,6 +57,12 @@ public sealed class KvCache : IDisposable
     }
 
     public void Advance(int positions) => Length += positions;
+
+    /// <summary>The filled keys of <paramref name="layer"/> [B, Hkv, Length, D] (a view).</summary>
+    public Tensor Keys(int layer) => _keys[layer][.., .., ..Length];
+
+    /// <summary>The filled values of <paramref name="layer"/> [B, Hkv, Length, D] (a view).</summary>
+    public Tensor Values(int layer) => _values[layer][.., .., ..Length];
 
     /// <summary>Forget everything (the buffers are kept).</summary>
     public void Reset() => Length = 0;
