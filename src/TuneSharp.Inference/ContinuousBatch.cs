@@ -64,12 +64,13 @@ public sealed class ContinuousBatch : IDisposable
         using (no_grad())
         {
             int n = prompt.Length;
-            var input = tensor(prompt.Select(x => (long)x).ToArray(), [1, n]);
-            var positions = arange(n, dtype: ScalarType.Int64).unsqueeze(0);    // [1, T]
-            var keyPadding = ones(1, n, dtype: ScalarType.Int64);              // [1, T]: as Generator's prefill
+            var device = _model.LmHeadWeight.device;
+            var input = tensor(prompt.Select(x => (long)x).ToArray(), [1, n], device: device);
+            var positions = arange(n, dtype: ScalarType.Int64, device: device).unsqueeze(0);    // [1, T]
+            var keyPadding = ones(1, n, dtype: ScalarType.Int64, device: device);              // [1, T]: as Generator's prefill
             var hidden = _model.Hidden(input, positions, keyPadding, cache: prefill);
             var last = _model.Logits(hidden[.., -1]).to(ScalarType.Float32); // [1, V]
-            first = sequence.Sample(last.data<float>().ToArray());
+            first = sequence.Sample(last.cpu().data<float>().ToArray());
         }
         if (sequence.Accept(first))
         {
@@ -116,8 +117,9 @@ public sealed class ContinuousBatch : IDisposable
                 positions[r] = _cache.LengthOf(r); // positions start at 0 with the prompt: the next one is the length
             }
             var keyPadding = _cache.KeyPadding(); // [B, S]: each row sees its own keys only
-            var logits = _model.Forward(tensor(ids, [rows, 1]), tensor(positions, [rows, 1]), keyPadding, cache: _cache);
-            var last = logits[.., -1].to(ScalarType.Float32).contiguous(); // [B, V]
+            var device = _model.LmHeadWeight.device;
+            var logits = _model.Forward(tensor(ids, [rows, 1], device: device), tensor(positions, [rows, 1], device: device), keyPadding, cache: _cache);
+            var last = logits[.., -1].to(ScalarType.Float32).cpu().contiguous(); // [B, V], on the host for sampling
             vocab = (int)last.shape[1];
             all = last.data<float>().ToArray();
         }

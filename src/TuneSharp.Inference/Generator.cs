@@ -50,7 +50,7 @@ public sealed class Generator(CausalLM model)
 
         using var cache = model.NewCache(rows, capacity);
         // Key padding for the whole run [B, capacity]: prompts are left-padded, generated positions are real.
-        using var keyPadding = zeros(rows, capacity, dtype: ScalarType.Int64);
+        using var keyPadding = zeros(rows, capacity, dtype: ScalarType.Int64, device: model.LmHeadWeight.device);
         var clock = Stopwatch.StartNew();
 
         int?[] step = Prefill(prompts, longest, cache, keyPadding, samplers, seen);
@@ -94,8 +94,9 @@ public sealed class Generator(CausalLM model)
             keyPadding[r, pad..longest].fill_(1);
         }
         using var noGrad = no_grad();
-        var input = tensor(ids, [rows, longest]);
-        var pos = tensor(positions, [rows, longest]);
+        var device = model.LmHeadWeight.device;
+        var input = tensor(ids, [rows, longest], device: device);
+        var pos = tensor(positions, [rows, longest], device: device);
         var hidden = model.Hidden(input, pos, keyPadding[.., ..longest], cache: cache);
         var last = model.Logits(hidden[.., -1]).to(ScalarType.Float32); // [B, V]: only the last position is needed
         return SampleRows(last, null, samplers, seen);
@@ -116,14 +117,15 @@ public sealed class Generator(CausalLM model)
         int s = cache.Length + 1;
         keyPadding[.., s - 1].fill_(1);
         using var noGrad = no_grad();
-        var logits = model.Forward(tensor(ids, [rows, 1]), tensor(positions, [rows, 1]), keyPadding[.., ..s], cache: cache);
+        var device = model.LmHeadWeight.device;
+        var logits = model.Forward(tensor(ids, [rows, 1], device: device), tensor(positions, [rows, 1], device: device), keyPadding[.., ..s], cache: cache);
         return SampleRows(logits[.., -1].to(ScalarType.Float32), finished, samplers, seen);
     }
 
     static int?[] SampleRows(Tensor logits, bool[]? finished, Sampler[] samplers, HashSet<int>[] seen)
     {
         int rows = (int)logits.shape[0], vocab = (int)logits.shape[1];
-        var all = logits.contiguous().data<float>().ToArray();
+        var all = logits.cpu().contiguous().data<float>().ToArray(); // sampling runs on the host
         var result = new int?[rows];
         for (int r = 0; r < rows; r++)
         {

@@ -89,8 +89,9 @@ public sealed class SlotKvCache : IKvCache, IDisposable
         Length = _lengths.Take(Count).Max();
         if (Length + 1 > MaxLength) throw new InvalidOperationException($"KV cache slot is full: {Length} + 1 positions exceed its {MaxLength}");
         using var scope = NewDisposeScope();
-        var lengths = tensor(_lengths.Take(Count).Select(x => (long)x).ToArray()).unsqueeze(1); // [Count, 1]
-        var keys = arange(Length + 1, dtype: ScalarType.Int64).unsqueeze(0);                    // [1, S]
+        var device = _keys[0].device;
+        var lengths = tensor(_lengths.Take(Count).Select(x => (long)x).ToArray(), device: device).unsqueeze(1); // [Count, 1]
+        var keys = arange(Length + 1, dtype: ScalarType.Int64, device: device).unsqueeze(0);                    // [1, S]
         return (keys <= lengths).to(ScalarType.Int64).MoveToOuterDisposeScope();                   // [Count, S]
     }
 
