@@ -123,6 +123,16 @@ internal sealed class BindContext(string fileSource, string baseDir, DateTime no
 
     public void Unknown(string path, YamlNode keyNode, List<string> valid) => _unknown.Add((path, keyNode, valid));
 
+    /// <summary>Removes the unknown key <paramref name="path"/> from the pending errors and returns its key node (null when not there).</summary>
+    public YamlNode? TakeUnknown(string path)
+    {
+        int i = _unknown.FindIndex(u => u.Path == path);
+        if (i < 0) return null;
+        var node = _unknown[i].KeyNode;
+        _unknown.RemoveAt(i);
+        return node;
+    }
+
     /// <summary>Turns the collected unknown keys into errors, now that every known key path has been registered.</summary>
     public void ReportUnknownKeys()
     {
