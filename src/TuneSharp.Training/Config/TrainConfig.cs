@@ -82,7 +82,7 @@ public sealed record MethodSection : IStaged
 {
     [Key("type", Required = true, Example = "dora")]
     public required MethodType Type { get; init; }
-    [Key("stage", Example = "pretrain", ExampleWith = "data.template=null")]
+    [Key("stage", Example = "pretrain")]
     public Stage Stage { get; init; } = Stage.Sft;
     /// <summary>Used only when <see cref="Type"/> is <see cref="MethodType.Freeze"/>.</summary>
     [Section("freeze", UsedWhen = nameof(UsesFreeze))]
@@ -124,7 +124,7 @@ public sealed record SftSection
 /// <summary><c>method.pretrain:</c> how raw text becomes documents before it is packed into token windows.</summary>
 public sealed record PretrainSection
 {
-    [Key("text_split", Example = "paragraph")]
+    [Key("text_split", Example = "paragraph", ExampleWith = "method.stage=pretrain")]
     public TextSplit TextSplit { get; init; } = TextSplit.File;
 }
 
