@@ -27,6 +27,9 @@ internal sealed partial class ConfigValidator(BindContext ctx)
         Check(c.Model.Adapter is null || c.Method.IsAdapter, "model.adapter",
               "'model.adapter' continues training an adapter; it needs method.type lora, dora or qlora");
         ValidateData(c.Data);
+        // Raw text is never rendered through a chat template: a template given for pretraining would be ignored.
+        Check(c.Method.Stage != Stage.Pretrain || c.Data.Template == TemplateSpec.Auto, "data.template",
+              "'data.template' is not used by method.stage pretrain (raw text is not rendered with a chat template); remove it");
         ValidateOptimizer(c.Optimizer);
         ValidateSchedule(c.Schedule, c.Train);
         ValidateTrain(c.Train);

@@ -47,6 +47,14 @@ public sealed class ConfigStageSectionTests : ConfigTestBase
         Assert.DoesNotContain("sft:", pre);
     }
 
+    [Fact]
+    public void Template_WithPretraining_IsRejected()
+    {
+        var ex = Fails(Minimal, "method.stage=pretrain", "data.template=chatml");
+        Assert.Equal("'data.template' is not used by method.stage pretrain (raw text is not rendered with a chat template); remove it",
+            ex.Errors.Single().Message);
+    }
+
     [Theory]
     [InlineData("train_on", "all")]
     [InlineData("truncation", "drop")]
