@@ -38,7 +38,7 @@ public sealed class DataSetupSplitTests
 
         int Documents(params string[] overrides)
         {
-            var cfg = h.Config(h.Yaml("lora", corpus).Replace("  template: chatml\n", ""), ["method.stage=pretrain", .. overrides]);
+            var cfg = h.Config(h.Yaml("lora", corpus, chatTemplate: false), ["method.stage=pretrain", .. overrides]);
             return DataSetup.Prepare(cfg, tok, TestContext.Current.CancellationToken).Train.Sum(s => s.InputIds.Count(id => id == bos));
         }
 
