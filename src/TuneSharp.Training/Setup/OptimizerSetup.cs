@@ -27,8 +27,12 @@ public static class OptimizerSetup
         var loraPlus = cfg.Method.Lora.LoraPlusRatio is { } ratio && cfg.Method.IsAdapter ? new[] { ("lora_B", ratio) } : null;
         var groups = ParamGroups.Build(model.Trainable, o.Lr, o.WeightDecay, [.. o.NoDecay], loraPlus);
         // bf16 weights keep fp32 masters (adapters are fp32 already).
-        return Factories[o.Name](groups, o, masterWeights: model.DType != ScalarType.Float32);
+        return Create(o, groups, masterWeights: model.DType != ScalarType.Float32);
     }
+
+    /// <summary>The optimizer <c>optimizer.name</c> names, over <paramref name="groups"/>.</summary>
+    public static IOptimizer Create(OptimizerSection o, IReadOnlyList<ParameterGroup> groups, bool masterWeights) =>
+        Factories[o.Name](groups, o, masterWeights);
 
     static AdamOptions AdamOptions(OptimizerSection o) => new() { Beta1 = o.Betas[0], Beta2 = o.Betas[1], Eps = o.Eps };
 
