@@ -35,6 +35,9 @@ public static class RunEstimates
             QuantBlockSize = cfg.Method.Quant.BlockSize,
             QuantDoubleQuant = cfg.Method.Quant.DoubleQuant,
             RuntimeBytes = runtimeBytes,
+            Optimizer = cfg.Optimizer.Name,
+            SgdMomentum = cfg.Optimizer.Momentum != 0,
+            TrainableShapes = model.Trainable.Select(p => p.Parameter.shape).ToList(),
         });
         // Matmul throughput measured now (~0.2 s) at the model's shapes, at an assumed 50% step efficiency (norms,
         // softmax, optimizer and data handling are not matmuls).
