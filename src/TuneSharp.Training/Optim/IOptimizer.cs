@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using static TorchSharp.torch;
 
 namespace TuneSharp.Training.Optim;
@@ -47,5 +48,6 @@ public sealed record OptimizerScalarState(int FormatVersion, long StepCount, IRe
     string? Optimizer = null)
 {
     /// <summary>The algorithm that wrote the state, <c>adamw</c> for states older than the field.</summary>
+    [JsonIgnore]
     public string WrittenBy => Optimizer ?? AdamW.Name;
 }

@@ -85,6 +85,24 @@ public sealed class OptimizerTests
         Assert.Contains($"'{ConfigNames.Of(name)}'", e.Message);
     }
 
+    [Fact]
+    public void ScalarState_WrittenBeforeTheOptimizerField_IsAdamW()
+    {
+        // optimizer.json as checkpoints wrote it when AdamW was the only optimizer.
+        var old = System.Text.Json.JsonSerializer.Deserialize<OptimizerScalarState>("{\"FormatVersion\": 1, \"StepCount\": 0, \"Steps\": {}}")!;
+        Assert.Null(old.Optimizer);
+        using var w = new Parameter(torch.zeros(2));
+        using var adamw = Create(OptimizerName.AdamW, Groups(("w", w)));
+        adamw.LoadState(new Dictionary<string, Tensor>(), old);
+        using var sgd = Create(OptimizerName.Sgd, Groups(("w", w)));
+        var e = Assert.Throws<InvalidDataException>(() => sgd.LoadState(new Dictionary<string, Tensor>(), old, "ckpt/optimizer.safetensors"));
+        Assert.Contains("'adamw'", e.Message);
+        // The field round-trips; the derived WrittenBy is not written.
+        string json = System.Text.Json.JsonSerializer.Serialize(sgd.ScalarState());
+        Assert.Contains("\"Optimizer\":\"sgd\"", json);
+        Assert.DoesNotContain("WrittenBy", json);
+    }
+
     [Theory]
     [MemberData(nameof(Names))]
     public void LoadState_MissingOrMisshapenTensor_NamesFileAndTensor(OptimizerName name)
