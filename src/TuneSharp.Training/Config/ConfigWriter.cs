@@ -28,10 +28,9 @@ internal sealed class ConfigWriter
             w.Line("name", Enum(o.Name));
             w.Line("lr", Num(o.Lr));
             w.Line("weight_decay", Num(o.WeightDecay));
-            // Only the keys the algorithm reads (the others are rejected when set).
-            if (o.Name.UsesBetas()) w.Line("betas", Flow(o.Betas.Select(b => Num(b))));
-            if (o.Name.UsesEps()) w.Line("eps", Num(o.Eps));
-            if (o.Name.UsesMomentum()) w.Line("momentum", Num(o.Momentum));
+            w.Line("betas", Flow(o.Betas.Select(b => Num(b))));
+            w.Line("eps", Num(o.Eps));
+            w.Line("momentum", Num(o.Momentum));
             w.Line("no_decay", Flow(o.NoDecay.Select(Str)));
         });
         w.Section("schedule", () =>

@@ -14,15 +14,13 @@ public sealed class ConfigOptimizerTests : ConfigTestBase
     [InlineData("adafactor", OptimizerName.Adafactor)]
     [InlineData("adamw_8bit", OptimizerName.AdamW8bit)]
     [InlineData("AdamW_8Bit", OptimizerName.AdamW8bit)]
-    public void Name_Binds_AndRoundTripsWithOnlyTheKeysItReads(string yaml, OptimizerName expected)
+    public void Name_Binds_AndRoundTrips(string yaml, OptimizerName expected)
     {
         var c = Parse(Minimal, $"optimizer.name={yaml}");
         Assert.Equal(expected, c.Optimizer.Name);
+        // The resolved config keeps every key (at its default when unused), as earlier checkpoints' identities have them.
         string written = ConfigLoader.ToYaml(c);
         Assert.Contains($"  name: {ConfigNames.Of(expected)}\n", written);
-        Assert.Equal(expected.UsesBetas(), written.Contains("  betas: "));
-        Assert.Equal(expected.UsesEps(), written.Contains("  eps: "));
-        Assert.Equal(expected.UsesMomentum(), written.Contains("  momentum: "));
         Assert.Equal(c, ConfigLoader.Parse(written, "resolved_config.yaml"));
     }
 
