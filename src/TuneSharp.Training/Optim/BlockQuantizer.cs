@@ -80,7 +80,7 @@ public sealed class BlockQuantizer : IDisposable
         absmax.copy_(max);
         // An all-zero block has absmax 0: divide by a tiny number instead (its values are 0 and stay 0).
         var normed = blocks / max.clamp_min(float.Epsilon).unsqueeze(1);
-        var index = torch.bucketize(normed, _boundaries.to(x.device)).to(ScalarType.Byte); // nearest code
+        var index = torch.bucketize(normed, _boundaries.to(x.device), outInt32: true).to(ScalarType.Byte); // nearest code
         codes.copy_(index.flatten().narrow(0, 0, x.numel()));
     }
 
@@ -88,7 +88,7 @@ public sealed class BlockQuantizer : IDisposable
     public Tensor Dequantize(Tensor codes, Tensor absmax, long[] shape)
     {
         long n = codes.numel();
-        var values = _code.to(codes.device).index_select(0, codes.to(ScalarType.Int64));  // [numel]
+        var values = _code.to(codes.device).index_select(0, codes.to(ScalarType.Int32));  // [numel]
         var scale = absmax.repeat_interleave(BlockSize).narrow(0, 0, n);  // [numel]
         return values.mul_(scale).reshape(shape);
     }
