@@ -37,7 +37,7 @@ public static class CheckpointStore
 
     public static string Root(string outputDir) => System.IO.Path.Combine(outputDir, "checkpoints");
 
-    public static string Save(string outputDir, TrainableModel model, AdamW optimizer, TrainerState state, string resolvedYaml,
+    public static string Save(string outputDir, TrainableModel model, IOptimizer optimizer, TrainerState state, string resolvedYaml,
         RunIdentity identity, int? keepLast, long? keepStep)
     {
         string root = Root(outputDir);
@@ -128,7 +128,7 @@ public static class CheckpointStore
     }
 
     /// <summary>Loads weights, optimizer state and counters; call <see cref="RestoreRng"/> right before the first step.</summary>
-    public static TrainerState Load(string checkpoint, TrainableModel model, AdamW optimizer)
+    public static TrainerState Load(string checkpoint, TrainableModel model, IOptimizer optimizer)
     {
         var state = ReadJson<TrainerState>(System.IO.Path.Combine(checkpoint, State));
         string weightsPath = System.IO.Path.Combine(checkpoint, Weights);
@@ -156,7 +156,7 @@ public static class CheckpointStore
         {
             var device = model.Model.LmHeadWeight.device;
             var tensors = opt.Tensors.Keys.ToDictionary(k => k, k => opt.Load(k).to(device));
-            var scalars = ReadJson<AdamWScalarState>(System.IO.Path.Combine(checkpoint, OptimizerScalars));
+            var scalars = ReadJson<OptimizerScalarState>(System.IO.Path.Combine(checkpoint, OptimizerScalars));
             optimizer.LoadState(tensors, scalars, optimizerPath);
         }
         return state;

@@ -120,8 +120,16 @@ internal sealed class ConfigValidator(BindContext ctx)
         for (int i = 0; i < o.Betas.Count; i++) InRange(o.Betas[i], 0, false, 1, $"optimizer.betas[{i}]");
         Positive(o.Eps, "optimizer.eps");
         InRange(o.Momentum, 0, false, 1, "optimizer.momentum");
-        Check(o.Momentum == 0 || o.Name == OptimizerName.Sgd, "optimizer.momentum",
-              $"'optimizer.momentum' is only used by sgd (optimizer.name is {ConfigNames.Of(o.Name)})");
+        // A key the chosen algorithm does not read must keep its default (it would be silently ignored otherwise).
+        var d = new OptimizerSection();
+        string name = ConfigNames.Of(o.Name);
+        const string adams = "adamw, adam and adamw_8bit";
+        Check(o.Name.UsesMomentum() || o.Momentum == d.Momentum, "optimizer.momentum",
+              $"'optimizer.momentum' is only used by sgd (optimizer.name is {name})");
+        Check(o.Name.UsesBetas() || o.Betas.SequenceEqual(d.Betas), "optimizer.betas",
+              $"'optimizer.betas' is only used by {adams} (optimizer.name is {name})");
+        Check(o.Name.UsesEps() || o.Eps == d.Eps, "optimizer.eps",
+              $"'optimizer.eps' is only used by {adams} (optimizer.name is {name})");
     }
 
     void ValidateSchedule(ScheduleSection s, TrainSection t)

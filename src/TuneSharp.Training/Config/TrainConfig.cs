@@ -200,12 +200,23 @@ public sealed record TemplateSpec(TemplateKind Kind, string? Path = null)
 
 // ---------------------------------------------------------------- optimisation
 
-/// <summary>Optimizer algorithm.</summary>
+/// <summary>Optimizer algorithm (docs/training-math.md has each update rule).</summary>
 public enum OptimizerName
 {
     [ConfigName("adamw")] AdamW,
     Adam,
     Sgd,
+    Adafactor,
+    [ConfigName("adamw_8bit")] AdamW8bit,
+}
+
+/// <summary>Which <c>optimizer:</c> keys an algorithm reads; the validator rejects the others when they are set, so a
+/// value meant for another algorithm is never silently ignored.</summary>
+public static class OptimizerKeys
+{
+    public static bool UsesBetas(this OptimizerName n) => n is OptimizerName.AdamW or OptimizerName.Adam or OptimizerName.AdamW8bit;
+    public static bool UsesEps(this OptimizerName n) => n.UsesBetas();
+    public static bool UsesMomentum(this OptimizerName n) => n is OptimizerName.Sgd;
 }
 
 /// <summary><c>optimizer:</c></summary>
@@ -214,8 +225,9 @@ public sealed record OptimizerSection
     public OptimizerName Name { get; init; } = OptimizerName.AdamW;
     public double Lr { get; init; } = 2.0e-4;
     public double WeightDecay { get; init; }
-    /// <summary>Adam betas (beta1, beta2).</summary>
+    /// <summary>Adam betas (beta1, beta2): adamw, adam, adamw_8bit.</summary>
     public ValueList<double> Betas { get; init; } = [0.9, 0.999];
+    /// <summary>Adam epsilon: adamw, adam, adamw_8bit.</summary>
     public double Eps { get; init; } = 1.0e-8;
     /// <summary>SGD momentum (sgd only).</summary>
     public double Momentum { get; init; }

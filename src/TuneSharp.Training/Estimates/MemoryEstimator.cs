@@ -18,9 +18,14 @@ public sealed record MemoryEstimateInput
     public required int MicroBatch { get; init; }
     public required int SeqLen { get; init; }
     public bool GradientCheckpointing { get; init; }
-    /// <summary>fp32 optimizer states per trainable parameter: 2 for AdamW/Adam, 1 for SGD with momentum, 0 without.</summary>
-    public int OptimizerStates { get; init; } = 2;
-    /// <summary>An fp32 master copy of each non-fp32 trainable parameter (AdamW with bf16 weights).</summary>
+    /// <summary>The optimizer, whose state size <see cref="MemoryEstimator.OptimizerStateBytes"/> gives.</summary>
+    public OptimizerName Optimizer { get; init; } = OptimizerName.AdamW;
+    /// <summary>sgd: momentum on (one fp32 buffer per parameter) or off (no state).</summary>
+    public bool SgdMomentum { get; init; }
+    /// <summary>Shapes of the trainable tensors (adafactor keeps rows + columns per matrix; 8-bit scales are per tensor
+    /// block); null = one flat tensor of <see cref="TrainableParameters"/> values.</summary>
+    public IReadOnlyList<long[]>? TrainableShapes { get; init; }
+    /// <summary>An fp32 master copy of each non-fp32 trainable parameter (bf16 weights).</summary>
     public bool MasterWeights { get; init; } = true;
     /// <summary>Bytes per trainable parameter (and its gradient); null = <see cref="DTypeBytes"/>.</summary>
     public int? TrainableDTypeBytes { get; init; }
@@ -79,12 +84,32 @@ public static class MemoryEstimator
         double weights = baseBytes + (x.AdapterTraining ? trainable * (double)te : 0);
 
         double grads = trainable * (double)te;
-        double optimizer = trainable * (4.0 * x.OptimizerStates + (x.MasterWeights && te != 4 && x.OptimizerStates > 0 ? 4 : 0));
+        double optimizer = OptimizerStateBytes(x) + (x.MasterWeights && te != 4 ? 4.0 * trainable : 0);
 
         var act = Activations(a, e, x.MicroBatch, x.SeqLen, x.GradientCheckpointing);
         bool lmTrainable = x.LmHeadTrainable ?? !x.AdapterTraining;
         double logits = LossBytes(a, e, x.MicroBatch, x.SeqLen, x.LossChunkRows ?? CausalLmLoss.ChunkRowsFor(a.VocabSize), lmTrainable);
         return new MemoryEstimate(weights, grads, optimizer, act.Total, logits, x.RuntimeBytes ?? DefaultRuntimeBytes);
+    }
+
+    /// <summary>
+    /// Optimizer state bytes (master copies excluded): adamw/adam two fp32 moments (8 per parameter); adamw_8bit two
+    /// uint8 codes per parameter plus an fp32 absmax per 256-value block of each moment; sgd one fp32 buffer with
+    /// momentum, nothing without; adafactor, per tensor of 2+ dimensions [..., R, C], fp32 row and column statistics
+    /// (numel/C + numel/R values), and a full fp32 statistic for 0-1 dimensions.
+    /// </summary>
+    public static double OptimizerStateBytes(MemoryEstimateInput x)
+    {
+        var shapes = x.TrainableShapes ?? [[x.TrainableParameters]];
+        static long Numel(long[] s) => s.Aggregate(1L, (a, d) => a * d);
+        return x.Optimizer switch
+        {
+            OptimizerName.AdamW or OptimizerName.Adam => 8.0 * x.TrainableParameters,
+            OptimizerName.AdamW8bit => shapes.Sum(s => 2.0 * Numel(s) + 2 * 4.0 * Math.Ceiling(Numel(s) / 256.0)),
+            OptimizerName.Sgd => x.SgdMomentum ? 4.0 * x.TrainableParameters : 0,
+            OptimizerName.Adafactor => shapes.Sum(s => s.Length >= 2 ? 4.0 * (Numel(s) / s[^1] + Numel(s) / s[^2]) : 4.0 * Numel(s)),
+            _ => throw new NotSupportedException($"optimizer {x.Optimizer}"),
+        };
     }
 
     /// <summary>NF4 scale storage per weight: fp32 absmax per block, or with double quantization one uint8 code per

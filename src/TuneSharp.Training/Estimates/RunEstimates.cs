@@ -61,6 +61,9 @@ public static class RunEstimates
             QuantBlockSize = cfg.Method.Quant.BlockSize,
             QuantDoubleQuant = cfg.Method.Quant.DoubleQuant,
             RuntimeBytes = runtimeBytes,
+            Optimizer = cfg.Optimizer.Name,
+            SgdMomentum = cfg.Optimizer.Momentum != 0,
+            TrainableShapes = model.Trainable.Select(p => p.Parameter.shape).ToList(),
         });
         double measured = probe.PeakRssBytes is { } peak ? peak + memory.Optimizer : 0;
         double flopsPerToken = TimeEstimator.TrainingFlopsPerToken(a, trainable, cfg.Method.IsAdapter, cfg.Data.MaxSeqLen, cfg.Train.GradCheckpointing);

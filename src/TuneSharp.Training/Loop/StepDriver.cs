@@ -19,7 +19,7 @@ public sealed record StepResult(double Loss, double GradNorm, double LearningRat
 /// with the scheduled learning rate, and gradients are released. Gradient synchronisation across processes belongs
 /// here, between the last backward and the clipping (docs/training-math.md).
 /// </summary>
-public sealed class StepDriver(IReadOnlyList<NamedParameter> trainable, AdamW optimizer, LrSchedule schedule, double baseLr,
+public sealed class StepDriver(IReadOnlyList<NamedParameter> trainable, IOptimizer optimizer, LrSchedule schedule, double baseLr,
     double? maxGradNorm, long totalSteps)
 {
     /// <param name="step">Optimizer steps already taken (0 for the first).</param>

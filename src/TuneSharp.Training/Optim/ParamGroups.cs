@@ -10,9 +10,13 @@ public sealed record NamedParameter(string Name, Parameter Parameter);
 /// <c>Lr * LrMultiplier * scheduleFactor</c>; <see cref="LrMultiplier"/> serves LoRA+ (B matrices at a higher lr).
 /// </summary>
 public sealed record ParameterGroup(string Name, IReadOnlyList<NamedParameter> Parameters, double Lr, double WeightDecay,
-    double LrMultiplier = 1.0);
+    double LrMultiplier = 1.0)
+{
+    /// <summary>The learning rate of this group for a given schedule factor.</summary>
+    public double LearningRate(double lrFactor) => Lr * LrMultiplier * lrFactor;
+}
 
-/// <summary>Builds the usual AdamW parameter groups from named parameters.</summary>
+/// <summary>Builds the usual parameter groups (decay / no decay, lr multipliers) from named parameters.</summary>
 public static class ParamGroups
 {
     /// <summary>Substrings of parameter names that get no weight decay by default: biases, norm weights, embeddings.</summary>

@@ -47,12 +47,11 @@ public sealed class ConfigRoundTripTests : ConfigTestBase
           dedup: false
           max_samples: 5000
         optimizer:
-          name: sgd
+          name: adam
           lr: 3.0e-5
           weight_decay: 0.1
           betas: [0.8, 0.95]
           eps: 1.0e-6
-          momentum: 0.9
           no_decay: [bias]
         schedule:
           type: wsd

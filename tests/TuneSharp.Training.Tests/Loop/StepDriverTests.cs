@@ -17,12 +17,12 @@ public sealed class StepDriverTests
         public long Units => X.shape[0];
     }
 
-    static (Parameter W, StepDriver Driver, AdamW Optimizer) Build(double? maxGradNorm = null)
+    static (Parameter W, StepDriver Driver, IOptimizer Optimizer) Build(double? maxGradNorm = null)
     {
         var w = new Parameter(torch.tensor(new float[] { 0.5f, -0.25f, 1.0f }));
         var named = new[] { new NamedParameter("w", w) };
         // lr 1, eps 1: AdamW's first update is g / (|g| + 1), monotone in g, so equal weights mean equal gradients.
-        var opt = new AdamW(ParamGroups.Build(named, 1.0, 0, []), new AdamWOptions { Eps = 1.0 });
+        var opt = AdamW.Create(ParamGroups.Build(named, 1.0, 0, []), new AdamOptions { Eps = 1.0 });
         return (w, new StepDriver(named, opt, new LrSchedule(LrScheduleKind.Constant), 1.0, maxGradNorm, totalSteps: 10), opt);
     }
 

@@ -31,7 +31,7 @@ public sealed class AdamWGoldenTests
             .ToDictionary(n => n, n => new Parameter(file.Load($"init.{n}")));
         var groups = specs.Select((g, i) => new ParameterGroup($"g{i}",
             g.Params.Select(n => new NamedParameter(n, parameters[n])).ToList(), g.Base_lr, g.Weight_decay)).ToList();
-        using var opt = new AdamW(groups, new AdamWOptions { Beta1 = betas[0], Beta2 = betas[1], Eps = eps });
+        using var opt = AdamW.Create(groups, new AdamOptions { Beta1 = betas[0], Beta2 = betas[1], Eps = eps });
 
         for (int k = 0; k < steps; k++)
         {
@@ -40,7 +40,7 @@ public sealed class AdamWGoldenTests
             // The fixture stores each group's lr; the factor is relative to the base lr (exact: base * factor in python).
             double factor = lrs[0] / specs[0].Base_lr;
             for (int gi = 0; gi < specs.Length; gi++)
-                Assert.Equal(lrs[gi], AdamW.LearningRate(groups[gi], factor), 15);
+                Assert.Equal(lrs[gi], groups[gi].LearningRate(factor), 15);
 
             foreach (var (name, p) in parameters)
                 p.grad = file.Tensors.ContainsKey($"grad.{k}.{name}") ? file.Load($"grad.{k}.{name}") : null;

@@ -20,8 +20,8 @@ public sealed class AdamWTests
         using var init = torch.randn(6, 5).to(ScalarType.BFloat16);
         using var p32 = new Parameter(init.to(ScalarType.Float32));
         using var p16 = new Parameter(init.clone());
-        using var opt32 = new AdamW([Group("a", 1e-2, 0.1, ("w", p32))]);
-        using var opt16 = new AdamW([Group("a", 1e-2, 0.1, ("w", p16))], new AdamWOptions { MasterWeights = true });
+        using var opt32 = AdamW.Create([Group("a", 1e-2, 0.1, ("w", p32))]);
+        using var opt16 = AdamW.Create([Group("a", 1e-2, 0.1, ("w", p16))], masterWeights: true);
         for (int k = 0; k < 6; k++)
         {
             using var scope = torch.NewDisposeScope();
@@ -43,8 +43,8 @@ public sealed class AdamWTests
         // 1.0 in bf16 has a spacing of 2^-7; an lr of 1e-4 moves the weight by ~1e-4 per step.
         using var plain = new Parameter(torch.ones(4, dtype: ScalarType.BFloat16));
         using var master = new Parameter(torch.ones(4, dtype: ScalarType.BFloat16));
-        using var optPlain = new AdamW([Group("a", 1e-4, 0, ("w", plain))]);
-        using var optMaster = new AdamW([Group("a", 1e-4, 0, ("w", master))], new AdamWOptions { MasterWeights = true });
+        using var optPlain = AdamW.Create([Group("a", 1e-4, 0, ("w", plain))]);
+        using var optMaster = AdamW.Create([Group("a", 1e-4, 0, ("w", master))], masterWeights: true);
         for (int k = 0; k < 100; k++)
         {
             plain.grad = torch.ones(4, dtype: ScalarType.BFloat16);
@@ -69,21 +69,21 @@ public sealed class AdamWTests
         // Uninterrupted run of 5 steps.
         using var w = new Parameter(w0.clone());
         using var b = new Parameter(b0.clone());
-        using var opt = new AdamW(ParamGroups.Build([new("layer.weight", w), new("layer.bias", b)], 1e-2, 0.05));
+        using var opt = AdamW.Create(ParamGroups.Build([new("layer.weight", w), new("layer.bias", b)], 1e-2, 0.05));
         for (int k = 0; k < 5; k++) { w.grad = grads[k].Item1; b.grad = grads[k].Item2; opt.Step(); }
 
         // 3 steps, save, new optimizer + parameters copied, load, 2 more steps.
         using var w1 = new Parameter(w0.clone());
         using var b1 = new Parameter(b0.clone());
         var saved = new Dictionary<string, Tensor>();
-        AdamWScalarState scalars;
-        using (var first = new AdamW(ParamGroups.Build([new("layer.weight", w1), new("layer.bias", b1)], 1e-2, 0.05)))
+        OptimizerScalarState scalars;
+        using (var first = AdamW.Create(ParamGroups.Build([new("layer.weight", w1), new("layer.bias", b1)], 1e-2, 0.05)))
         {
             for (int k = 0; k < 3; k++) { w1.grad = grads[k].Item1; b1.grad = grads[k].Item2; first.Step(); }
             foreach (var (key, t) in first.StateTensors()) saved[key] = t.clone();
             scalars = first.ScalarState();
         }
-        using var second = new AdamW(ParamGroups.Build([new("layer.weight", w1), new("layer.bias", b1)], 1e-2, 0.05));
+        using var second = AdamW.Create(ParamGroups.Build([new("layer.weight", w1), new("layer.bias", b1)], 1e-2, 0.05));
         second.LoadState(saved, scalars);
         for (int k = 3; k < 5; k++) { w1.grad = grads[k].Item1; b1.grad = grads[k].Item2; second.Step(); }
 
@@ -98,8 +98,8 @@ public sealed class AdamWTests
     public void LoadState_WrongShapeOrMissingTensor_NamesTheKey()
     {
         using var w = new Parameter(torch.zeros(2, 3));
-        using var opt = new AdamW([Group("a", 1e-3, 0, ("w", w))]);
-        var scalars = new AdamWScalarState(1, 1, new Dictionary<string, long> { ["w"] = 1 });
+        using var opt = AdamW.Create([Group("a", 1e-3, 0, ("w", w))]);
+        var scalars = new OptimizerScalarState(1, 1, new Dictionary<string, long> { ["w"] = 1 });
         using var good = torch.zeros(2, 3);
         using var bad = torch.zeros(3, 2);
 
@@ -110,7 +110,7 @@ public sealed class AdamWTests
         var e2 = Assert.Throws<InvalidDataException>(() => opt.LoadState(new Dictionary<string, Tensor> { ["w.exp_avg"] = good }, scalars));
         Assert.Contains("'w.exp_avg_sq'", e2.Message);
         var e3 = Assert.Throws<InvalidDataException>(() => opt.LoadState(new Dictionary<string, Tensor>(),
-            new AdamWScalarState(1, 1, new Dictionary<string, long> { ["other"] = 1 })));
+            new OptimizerScalarState(1, 1, new Dictionary<string, long> { ["other"] = 1 })));
         Assert.Contains("'other'", e3.Message);
     }
 
@@ -118,7 +118,7 @@ public sealed class AdamWTests
     public void ParameterWithoutGrad_IsNotTouched_NotEvenDecayed()
     {
         using var w = new Parameter(torch.ones(3));
-        using var opt = new AdamW([Group("a", 0.1, 0.5, ("w", w))]);
+        using var opt = AdamW.Create([Group("a", 0.1, 0.5, ("w", w))]);
         opt.Step();
         Assert.Equal(0.0, TensorAssert.MaxAbsDiff(torch.ones(3), w));
         Assert.Empty(opt.StateTensors());
@@ -134,7 +134,7 @@ public sealed class AdamWTests
         using var bias = new Parameter(torch.zeros(H));
         using var head = new Parameter(torch.randn(V, H) * 0.1);
         var named = new NamedParameter[] { new("embed_tokens.weight", emb), new("proj.weight", proj), new("proj.bias", bias), new("lm_head.weight", head) };
-        using var opt = new AdamW(ParamGroups.Build(named, 1e-2, 0.1), new AdamWOptions { MasterWeights = true });
+        using var opt = AdamW.Create(ParamGroups.Build(named, 1e-2, 0.1), masterWeights: true);
         using var ids = torch.randint(0, V, [2, 9], dtype: ScalarType.Int64);
         var schedule = new LrSchedule(LrScheduleKind.Cosine, WarmupSteps: 5);
         long step = 0;

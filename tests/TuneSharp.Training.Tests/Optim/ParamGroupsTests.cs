@@ -27,7 +27,7 @@ public sealed class ParamGroupsTests
         Assert.Equal(["model.embed_tokens.weight", "model.layers.0.input_layernorm.weight", "model.layers.0.self_attn.q_proj.bias", "model.norm.weight"],
             groups[2].Parameters.Select(p => p.Name));
         Assert.Equal([0.01, 0.01, 0.0], groups.Select(g => g.WeightDecay));
-        Assert.Equal(16 * 2e-4, AdamW.LearningRate(groups[1], 1.0), 15);
+        Assert.Equal(16 * 2e-4, groups[1].LearningRate(1.0), 15);
         foreach (var p in all) p.Parameter.Dispose();
     }
 

@@ -1,3 +1,4 @@
+using TuneSharp.Training.Runtime;
 using Xunit;
 
 namespace TuneSharp.Training.Tests.Recipes;
@@ -9,20 +10,25 @@ namespace TuneSharp.Training.Tests.Recipes;
 [Collection("training")]
 public sealed class ExactResumeTests
 {
-    public static TheoryData<string, string> Runs => new()
+    /// <summary>Stage, method, optimizer overrides: the optimizer state of sgd (momentum buffers) and adamw_8bit (codes and
+    /// scales) must come back exactly too.</summary>
+    public static TheoryData<string, string, string[]> Runs => new()
     {
-        { "sft", "lora" },
-        { "pretrain", "lora" },
-        { "sft", "full" },
+        { "sft", "lora", [] },
+        { "pretrain", "lora", [] },
+        { "sft", "full", [] },
+        { "sft", "lora", ["optimizer.name=sgd", "optimizer.momentum=0.9", "optimizer.lr=0.05"] },
+        { "sft", "full", ["optimizer.name=adamw_8bit"] },
     };
 
     [Theory]
     [MemberData(nameof(Runs))]
-    public void StoppedAndResumed_EqualsUninterrupted_WithDropout(string stage, string method)
+    public void StoppedAndResumed_EqualsUninterrupted_WithDropout(string stage, string method, string[] optimizer)
     {
         using var h = new TrainHarness();
         string data = stage == "pretrain" ? h.WriteText(4000) : h.WriteChatData(24);
-        string[] extra = [$"method.stage={stage}", "train.max_steps=6", .. method == "lora" ? ["method.lora.dropout=0.2"] : Array.Empty<string>()];
+        string[] extra = [$"method.stage={stage}", "train.max_steps=6", .. optimizer,
+            .. method == "lora" ? ["method.lora.dropout=0.2"] : Array.Empty<string>()];
         var reference = h.Config(h.Yaml(method, data), [.. extra, $"output.dir={Path.Combine(h.Dir, "reference")}"]);
         h.RunLogged(reference);
         var interrupted = h.Config(h.Yaml(method, data), [.. extra, $"output.dir={Path.Combine(h.Dir, "stopped")}"]);
@@ -36,5 +42,17 @@ public sealed class ExactResumeTests
         var w1 = TrainHarness.CheckpointWeights(reference.Output.Dir);
         var w2 = TrainHarness.CheckpointWeights(interrupted.Output.Dir);
         foreach (var (name, t) in w1) Assert.True(t.equal(w2[name]).all().item<bool>(), name);
+    }
+
+    [Fact]
+    public void ResumeWithAnotherOptimizer_IsRefusedNamingOptimizerName()
+    {
+        using var h = new TrainHarness();
+        string data = h.WriteChatData(8);
+        var first = h.Config(h.Yaml("lora", data), "train.max_steps=3");
+        Assert.Equal("interrupted", h.RunLogged(first, stopAt: 1).Status);
+        var other = h.Config(h.Yaml("lora", data), "train.max_steps=3", "optimizer.name=adafactor");
+        var ex = Assert.Throws<RunConflictException>(() => h.RunLogged(other, resume: true));
+        Assert.Contains("optimizer.name: adamw -> adafactor", ex.Message);
     }
 }
