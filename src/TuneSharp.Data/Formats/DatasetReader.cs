@@ -20,7 +20,7 @@ public static class DatasetReader
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(spec.MaxDepth);
         int count = 0;
         var recordProblems = new List<DataProblem>();
-        foreach (string file in RecordSources.Files(spec.Path))
+        foreach (string file in RecordSources.Files(spec))
         {
             foreach (var raw in RecordSources.Read(file, spec))
             {

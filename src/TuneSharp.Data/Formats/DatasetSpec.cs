@@ -56,7 +56,10 @@ public sealed record DatasetSpec(string Path)
     public double Weight { get; init; } = 1;
     /// <summary>Read at most this many examples (the first ones, in file order).</summary>
     public int? MaxSamples { get; init; }
-    public TextSplit Split { get; init; } = TextSplit.File;
+    /// <summary>How a .txt file becomes documents.</summary>
+    public TextSplit TextSplit { get; init; } = TextSplit.File;
+    /// <summary>For a folder: read only the files of this split (train, validation, test, ...; see <see cref="SplitFiles"/>).</summary>
+    public string? Split { get; init; }
     /// <summary>Longest JSONL line / JSON array element / text line accepted; longer ones are reported and skipped.</summary>
     public int MaxRecordBytes { get; init; } = 64 << 20;
     /// <summary>Deepest JSON nesting accepted (records nested deeper are reported as <c>nesting_too_deep</c>).</summary>

@@ -7,14 +7,31 @@ namespace TuneSharp.Data;
 /// <summary>Reads the raw records of one file, whatever its container (.jsonl, .json, .csv, .parquet, .txt, + .gz).</summary>
 internal static class RecordSources
 {
-    /// <summary>Files of a dataset path: the file itself, or every supported file under a directory in ordinal order.</summary>
-    public static IEnumerable<string> Files(string path)
+    /// <summary>
+    /// Files of a dataset: the file itself, or every supported file under a directory in ordinal order (only those of
+    /// <see cref="DatasetSpec.Split"/> when it is set, see <see cref="SplitFiles"/>).
+    /// </summary>
+    public static IEnumerable<string> Files(DatasetSpec spec)
     {
+        string path = spec.Path;
         if (Directory.Exists(path))
-            return Directory.EnumerateFiles(path, "*", SearchOption.AllDirectories)
+        {
+            var all = Directory.EnumerateFiles(path, "*", SearchOption.AllDirectories)
                 .Where(f => SourceStreams.DataExtension(f, out _) != null)
-                .Order(StringComparer.Ordinal);
-        if (File.Exists(path)) return [path];
+                .Order(StringComparer.Ordinal).ToList();
+            if (spec.Split is not { } split) return all;
+            var selected = SplitFiles.Select(path, all, split).ToList();
+            if (selected.Count == 0)
+                throw new FileNotFoundException(
+                    $"dataset folder '{path}' has no file of split '{split}' (a file or folder name must contain the word " +
+                    $"'{split}', e.g. {split}.jsonl or data/{split}-00000-of-00001.parquet); its files: " +
+                    string.Join(", ", all.Take(10).Select(f => Path.GetRelativePath(path, f))) + (all.Count > 10 ? ", ..." : ""), path);
+            return selected;
+        }
+        if (File.Exists(path))
+            return spec.Split is { } s
+                ? throw new ArgumentException($"dataset '{path}' is a file, but split '{s}' selects the files of a folder dataset; remove split")
+                : [path];
         throw new FileNotFoundException($"dataset path '{path}' does not exist", path);
     }
 
@@ -144,7 +161,7 @@ internal static class RecordSources
         var lines = new LineReader(stream, spec.MaxRecordBytes);
         var doc = new StringBuilder();
         long docLine = 1;
-        bool whole = spec.Split == TextSplit.File;
+        bool whole = spec.TextSplit == TextSplit.File;
         while (true)
         {
             var status = lines.Next();

@@ -14,33 +14,41 @@ public sealed class ConfigNameAttribute(string name) : Attribute
 public static class ConfigNames
 {
     /// <summary>The YAML spelling of an enum value, e.g. <c>CosineWithMinLr</c> -> <c>cosine_with_min_lr</c>.</summary>
-    public static string Of<TEnum>(TEnum value) where TEnum : struct, Enum => Table<TEnum>.Names[value];
+    public static string Of<TEnum>(TEnum value) where TEnum : struct, Enum => Of((object)value);
+
+    /// <summary>The YAML spelling of a boxed enum value.</summary>
+    public static string Of(object value) => Table(value.GetType()).First(e => e.Value.Equals(value)).Name;
 
     /// <summary>All YAML spellings of an enum, in declaration order.</summary>
-    public static IReadOnlyList<string> All<TEnum>() where TEnum : struct, Enum => Table<TEnum>.Ordered;
+    public static IReadOnlyList<string> All<TEnum>() where TEnum : struct, Enum => All(typeof(TEnum));
+
+    /// <summary>All YAML spellings of an enum type, in declaration order.</summary>
+    public static IReadOnlyList<string> All(Type enumType) => [.. Table(enumType).Select(e => e.Name)];
 
     /// <summary>Parses a YAML spelling case-insensitively.</summary>
     public static bool TryParse<TEnum>(string text, out TEnum value) where TEnum : struct, Enum
     {
-        foreach (var (v, name) in Table<TEnum>.Names)
+        bool ok = TryParse(typeof(TEnum), text, out object? v);
+        value = ok ? (TEnum)v! : default;
+        return ok;
+    }
+
+    /// <summary>Parses a YAML spelling of <paramref name="enumType"/> case-insensitively.</summary>
+    public static bool TryParse(Type enumType, string text, out object? value)
+    {
+        foreach (var (v, name) in Table(enumType))
             if (string.Equals(name, text.Trim(), StringComparison.OrdinalIgnoreCase)) { value = v; return true; }
-        value = default;
+        value = null;
         return false;
     }
 
-    static class Table<TEnum> where TEnum : struct, Enum
-    {
-        public static readonly Dictionary<TEnum, string> Names = Build();
-        public static readonly IReadOnlyList<string> Ordered = [.. Names.Values];
+    static readonly System.Collections.Concurrent.ConcurrentDictionary<Type, (object Value, string Name)[]> Tables = new();
 
-        static Dictionary<TEnum, string> Build()
-        {
-            var names = new Dictionary<TEnum, string>();
-            foreach (var field in typeof(TEnum).GetFields(BindingFlags.Public | BindingFlags.Static))
-                names[(TEnum)field.GetValue(null)!] = field.GetCustomAttribute<ConfigNameAttribute>()?.Name ?? SnakeCase(field.Name);
-            return names;
-        }
-    }
+    static (object Value, string Name)[] Table(Type enumType) => Tables.GetOrAdd(enumType, t =>
+    [
+        .. t.GetFields(BindingFlags.Public | BindingFlags.Static)
+            .Select(f => (f.GetValue(null)!, f.GetCustomAttribute<ConfigNameAttribute>()?.Name ?? SnakeCase(f.Name))),
+    ]);
 
     /// <summary><c>LastAssistant</c> -> <c>last_assistant</c>, <c>Bf16</c> -> <c>bf16</c>.</summary>
     public static string SnakeCase(string pascal)

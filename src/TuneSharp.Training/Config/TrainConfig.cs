@@ -1,17 +1,22 @@
 namespace TuneSharp.Training.Config;
 
-/// <summary>The whole <c>tunesharp train</c> configuration (one section per top-level YAML key). See docs/config.md.</summary>
+/// <summary>
+/// The whole <c>tunesharp train</c> configuration (one section per top-level YAML key). Each key is declared once, on
+/// its property: <see cref="KeyAttribute"/> (name, example), the property type and initializer (conversion, default) and
+/// its checks; binding, the resolved YAML and validation walk these declarations (<see cref="ConfigSchema"/>). Every key
+/// has a row in docs/config.md (a test compares both). Rules between keys live in ConfigValidator.
+/// </summary>
 public sealed record TrainConfig
 {
-    public required ModelSection Model { get; init; }
-    public required MethodSection Method { get; init; }
-    public DataSection Data { get; init; } = new();
-    public OptimizerSection Optimizer { get; init; } = new();
-    public ScheduleSection Schedule { get; init; } = new();
-    public TrainSection Train { get; init; } = new();
-    public EvalSection Eval { get; init; } = new();
-    public OutputSection Output { get; init; } = new();
-    public LoggingSection Logging { get; init; } = new();
+    [Section("model")] public required ModelSection Model { get; init; }
+    [Section("method")] public required MethodSection Method { get; init; }
+    [Section("data")] public DataSection Data { get; init; } = new();
+    [Section("optimizer")] public OptimizerSection Optimizer { get; init; } = new();
+    [Section("schedule")] public ScheduleSection Schedule { get; init; } = new();
+    [Section("train")] public TrainSection Train { get; init; } = new();
+    [Section("eval")] public EvalSection Eval { get; init; } = new();
+    [Section("output")] public OutputSection Output { get; init; } = new();
+    [Section("logging")] public LoggingSection Logging { get; init; } = new();
 }
 
 // ---------------------------------------------------------------- model
@@ -20,11 +25,15 @@ public sealed record TrainConfig
 public sealed record ModelSection
 {
     /// <summary>Absolute path of a local model folder, or a hub id <c>org/name[@revision]</c>.</summary>
+    [Key("path", Required = true, Type = typeof(ModelPathKey), Example = "other/model")]
     public required string Path { get; init; }
+    [Key("dtype", Example = "fp32")]
     public DTypeChoice DType { get; init; } = DTypeChoice.Auto;
+    [Key("device", Type = typeof(DeviceKey), Example = "cpu")]
     public DeviceSpec Device { get; init; } = DeviceSpec.Auto;
     /// <summary>An existing PEFT LoRA/DoRA adapter folder to continue training from (adapter methods only); its
     /// adapter_config.json decides rank, alpha, targets and DoRA, replacing <c>method.lora</c>.</summary>
+    [Key("adapter", IsPath = true, Example = "prev/adapter")]
     public string? Adapter { get; init; }
 }
 
@@ -64,20 +73,37 @@ public sealed record DeviceSpec(DeviceKind Kind, int? Index = null)
 
 // ---------------------------------------------------------------- method
 
-/// <summary><c>method:</c> what gets trained.</summary>
-public sealed record MethodSection
+/// <summary>
+/// <c>method:</c> what gets trained (<see cref="Type"/>: which parameters) and how (<see cref="Stage"/>: the recipe).
+/// Each stage's own settings are one typed section named after it (<c>method.sft</c>, <c>method.pretrain</c>); a key of
+/// another stage's section is an error. Adding a stage = an enum value, its section record and one property here.
+/// </summary>
+public sealed record MethodSection : IStaged
 {
+    [Key("type", Required = true, Example = "dora")]
     public required MethodType Type { get; init; }
+    [Key("stage", Example = "pretrain")]
     public Stage Stage { get; init; } = Stage.Sft;
     /// <summary>Used only when <see cref="Type"/> is <see cref="MethodType.Freeze"/>.</summary>
+    [Section("freeze", UsedWhen = nameof(UsesFreeze))]
     public FreezeSection Freeze { get; init; } = new();
     /// <summary>Used only for lora, dora and qlora.</summary>
+    [Section("lora", UsedWhen = nameof(IsAdapter))]
     public LoraSection Lora { get; init; } = new();
     /// <summary>Used only for qlora.</summary>
+    [Section("quant", UsedWhen = nameof(UsesQuant))]
     public QuantSection Quant { get; init; } = new();
+    /// <summary><c>method.sft:</c> used only when <see cref="Stage"/> is sft.</summary>
+    [StageSection(Stage.Sft)]
+    public SftSection Sft { get; init; } = new();
+    /// <summary><c>method.pretrain:</c> used only when <see cref="Stage"/> is pretrain.</summary>
+    [StageSection(Stage.Pretrain)]
+    public PretrainSection Pretrain { get; init; } = new();
 
     /// <summary>True for the adapter methods (lora, dora, qlora).</summary>
     public bool IsAdapter => Type is MethodType.Lora or MethodType.Dora or MethodType.Qlora;
+    public bool UsesFreeze => Type == MethodType.Freeze;
+    public bool UsesQuant => Type == MethodType.Qlora;
 }
 
 /// <summary>Fine-tuning method.</summary>
@@ -86,12 +112,30 @@ public enum MethodType { Full, Freeze, Lora, Dora, Qlora }
 /// <summary>Training objective: supervised fine-tuning on conversations, or next-token pretraining on raw text.</summary>
 public enum Stage { Sft, Pretrain }
 
+/// <summary><c>method.sft:</c> which tokens of a conversation are trained, and what happens to long examples.</summary>
+public sealed record SftSection
+{
+    [Key("train_on", Example = "all")]
+    public TrainOn TrainOn { get; init; } = TrainOn.Assistant;
+    [Key("truncation", Example = "drop")]
+    public Truncation Truncation { get; init; } = Truncation.Truncate;
+}
+
+/// <summary><c>method.pretrain:</c> how raw text becomes documents before it is packed into token windows.</summary>
+public sealed record PretrainSection
+{
+    [Key("text_split", Example = "paragraph", ExampleWith = "method.stage=pretrain")]
+    public TextSplit TextSplit { get; init; } = TextSplit.File;
+}
+
 /// <summary><c>method.freeze:</c> which parts stay trainable when everything else is frozen.</summary>
 public sealed record FreezeSection
 {
     /// <summary>Decoder layer indices; negative counts from the end (-1 = last layer).</summary>
+    [Key("trainable_layers", Example = "[-1]", ExampleWith = "method.type=freeze")]
     public ValueList<int> TrainableLayers { get; init; } = [];
     /// <summary>Module name patterns (suffix or regex), e.g. <c>mlp</c>, <c>lm_head</c>.</summary>
+    [Key("trainable_modules", Example = "[mlp]", ExampleWith = "method.type=freeze"), Regex]
     public ValueList<string> TrainableModules { get; init; } = [];
 }
 
@@ -105,28 +149,52 @@ public sealed record LoraTargets(bool AllLinear, ValueList<string> Suffixes)
     public override string ToString() => AllLinear ? "all-linear" : Suffixes.ToString();
 }
 
+/// <summary>
+/// Modules never adapted, as PEFT's <c>exclude_modules</c>: <see cref="Regex"/> (one string in YAML) is full-matched
+/// against the module path; otherwise each of <see cref="Names"/> matches a path equal to it or ending in "." + name.
+/// </summary>
+public sealed record LoraExclude(string? Regex, ValueList<string> Names)
+{
+    public static LoraExclude None { get; } = new(null, []);
+    public static LoraExclude Matching(string regex) => new(regex, []);
+    public static LoraExclude Of(params string[] names) => new(null, new ValueList<string>(names));
+    public override string ToString() => Regex ?? Names.ToString();
+}
+
 /// <summary>Initialisation of LoRA A/B.</summary>
 public enum LoraInit { Default, Gaussian }
 
 /// <summary><c>method.lora:</c> adapter hyper-parameters (PEFT semantics).</summary>
 public sealed record LoraSection
 {
+    [Key("r", Example = "16"), Min(1)]
     public int R { get; init; } = 8;
+    [Key("alpha", Example = "32"), Positive]
     public double Alpha { get; init; } = 16;
+    [Key("dropout", Example = "0.1"), Range(0, 1)]
     public double Dropout { get; init; }
     /// <summary>Target modules by suffix, or all-linear. Empty when <see cref="TargetRegex"/> is used.</summary>
+    [Key("targets", Type = typeof(TargetsKey), Example = "all-linear")]
     public LoraTargets Targets { get; init; } = LoraTargets.Of("q_proj", "k_proj", "v_proj", "o_proj");
     /// <summary>Full-path regex (alternative to <see cref="Targets"/>).</summary>
+    [Key("target_regex", Example = "'.*q_proj'", ExampleWith = "method.lora.targets=null"), Regex]
     public string? TargetRegex { get; init; }
-    public ValueList<string> Exclude { get; init; } = [];
+    [Key("exclude", Type = typeof(ExcludeKey), Example = "[q_proj]")]
+    public LoraExclude Exclude { get; init; } = LoraExclude.None;
     /// <summary>Rank-stabilised scaling alpha/sqrt(r) instead of alpha/r.</summary>
+    [Key("rslora", Example = "true")]
     public bool RsLora { get; init; }
     /// <summary>LoRA+: learning rate of B = ratio * lr.</summary>
+    [Key("lora_plus_ratio", Example = "16"), Positive]
     public double? LoraPlusRatio { get; init; }
+    [Key("modules_to_save", Example = "[embed_tokens]")]
     public ValueList<string> ModulesToSave { get; init; } = [];
     /// <summary>Per-pattern rank overrides (first matching pattern wins).</summary>
+    [Key("rank_pattern", Example = "{q_proj: 4}"), Regex, Min(1)]
     public ValueMap<int> RankPattern { get; init; } = ValueMap<int>.Empty;
+    [Key("alpha_pattern", Example = "{q_proj: 4}"), Regex, Positive]
     public ValueMap<double> AlphaPattern { get; init; } = ValueMap<double>.Empty;
+    [Key("init", Example = "gaussian")]
     public LoraInit Init { get; init; } = LoraInit.Default;
 }
 
@@ -134,8 +202,11 @@ public sealed record LoraSection
 public sealed record QuantSection
 {
     /// <summary>4 (NF4) or 8 (int8 absmax).</summary>
+    [Key("bits", Example = "8", ExampleWith = "method.type=qlora"), OneOf("4 (NF4) or 8 (int8)", 4, 8)]
     public int Bits { get; init; } = 4;
+    [Key("block_size", Example = "128", ExampleWith = "method.type=qlora"), PowerOfTwo]
     public int BlockSize { get; init; } = 64;
+    [Key("double_quant", Example = "false", ExampleWith = "method.type=qlora")]
     public bool DoubleQuant { get; init; } = true;
 }
 
@@ -144,19 +215,27 @@ public sealed record QuantSection
 /// <summary><c>data:</c> datasets, chat template and tokenisation.</summary>
 public sealed record DataSection
 {
+    [Key("datasets", Type = typeof(DatasetListKey), Example = "[other.jsonl]")]
     public ValueList<DatasetSpec> Datasets { get; init; } = [];
     /// <summary>Absolute path of a separate validation file.</summary>
+    [Key("val_path", IsPath = true, Example = "val.jsonl")]
     public string? ValPath { get; init; }
     /// <summary>Fraction of the training data held out for validation, in [0, 1).</summary>
+    [Key("val_size", Example = "0.1"), Range(0, 1)]
     public double ValSize { get; init; }
+    /// <summary>The chat template conversations are rendered with (sft; raw text has none).</summary>
+    [Key("template", Type = typeof(TemplateKey), Example = "chatml")]
     public TemplateSpec Template { get; init; } = TemplateSpec.Auto;
+    [Key("max_seq_len", Example = "512"), Min(2)]
     public int MaxSeqLen { get; init; } = 1024;
+    [Key("packing", Example = "true")]
     public bool Packing { get; init; }
-    public TrainOn TrainOn { get; init; } = TrainOn.Assistant;
-    public Truncation Truncation { get; init; } = Truncation.Truncate;
+    [Key("shuffle", Example = "false")]
     public bool Shuffle { get; init; } = true;
+    [Key("dedup", Example = "false")]
     public bool Dedup { get; init; } = true;
     /// <summary>Cap on the number of examples after mixing all datasets.</summary>
+    [Key("max_samples", Example = "100"), Min(1)]
     public int? MaxSamples { get; init; }
 }
 
@@ -167,14 +246,20 @@ public enum DatasetFormat { Auto, Alpaca, Sharegpt, Messages, PromptCompletion, 
 public sealed record DatasetSpec
 {
     /// <summary>Absolute path of the file (.jsonl, .json, .parquet, .csv, .txt) or folder.</summary>
+    [Key("path", Required = true, IsPath = true, Example = "other.jsonl"), NotEmpty]
     public required string Path { get; init; }
+    [Key("format", Example = "alpaca")]
     public DatasetFormat Format { get; init; } = DatasetFormat.Auto;
     /// <summary>Logical column name -> column name in the file (e.g. <c>prompt: question</c>).</summary>
+    [Key("columns", Type = typeof(ColumnsKey), Example = "{prompt: question}")]
     public ValueMap<string> Columns { get; init; } = ValueMap<string>.Empty;
     /// <summary>Relative sampling weight when mixing datasets.</summary>
+    [Key("weight", Example = "2"), Positive]
     public double Weight { get; init; } = 1.0;
+    [Key("max_samples", Example = "10"), Min(1)]
     public int? MaxSamples { get; init; }
-    /// <summary>Split name for folder datasets with several splits (e.g. <c>train</c>).</summary>
+    /// <summary>The split (train, validation, test, ...) whose files a folder dataset reads, by the Hugging Face file-name rules.</summary>
+    [Key("split", Example = "train")]
     public string? Split { get; init; }
 
     /// <summary>The logical column names accepted in <see cref="Columns"/>.</summary>
@@ -222,16 +307,23 @@ public static class OptimizerKeys
 /// <summary><c>optimizer:</c></summary>
 public sealed record OptimizerSection
 {
+    [Key("name", Example = "sgd")]
     public OptimizerName Name { get; init; } = OptimizerName.AdamW;
+    [Key("lr", Example = "1.0e-3"), Positive]
     public double Lr { get; init; } = 2.0e-4;
+    [Key("weight_decay", Example = "0.1"), Min(0)]
     public double WeightDecay { get; init; }
     /// <summary>Adam betas (beta1, beta2): adamw, adam, adamw_8bit.</summary>
+    [Key("betas", Example = "[0.8, 0.9]"), Range(0, 1)]
     public ValueList<double> Betas { get; init; } = [0.9, 0.999];
     /// <summary>Adam epsilon: adamw, adam, adamw_8bit.</summary>
+    [Key("eps", Example = "1.0e-6"), Positive]
     public double Eps { get; init; } = 1.0e-8;
     /// <summary>SGD momentum (sgd only).</summary>
+    [Key("momentum", Example = "0.9", ExampleWith = "optimizer.name=sgd"), Range(0, 1)]
     public double Momentum { get; init; }
     /// <summary>Parameter-name substrings excluded from weight decay.</summary>
+    [Key("no_decay", Example = "[bias]")]
     public ValueList<string> NoDecay { get; init; } = ["bias", "norm", "embed"];
 }
 
@@ -241,25 +333,37 @@ public enum ScheduleType { Constant, Linear, Cosine, CosineWithMinLr, Wsd }
 /// <summary><c>schedule:</c></summary>
 public sealed record ScheduleSection
 {
+    [Key("type", Example = "linear")]
     public ScheduleType Type { get; init; } = ScheduleType.Cosine;
+    [Key("warmup_steps", Example = "2"), Min(0)]
     public int? WarmupSteps { get; init; }
+    [Key("warmup_ratio", Example = "0.1"), Range(0, 1)]
     public double WarmupRatio { get; init; }
     /// <summary>Final lr as a fraction of the peak (cosine_with_min_lr, wsd).</summary>
+    [Key("min_lr_ratio", Example = "0.1", ExampleWith = "schedule.type=cosine_with_min_lr"), Range(0, 1, HiInclusive = true)]
     public double MinLrRatio { get; init; }
     /// <summary>wsd: fraction of the steps spent in the final decay.</summary>
+    [Key("decay_ratio", Example = "0.2", ExampleWith = "schedule.type=wsd"), Range(0, 1, LoExclusive = true, HiInclusive = true)]
     public double DecayRatio { get; init; } = 0.1;
 }
 
 /// <summary><c>train:</c> loop length and batch shape.</summary>
 public sealed record TrainSection
 {
+    [Key("epochs", Example = "2", ExampleWith = "train.max_steps=null"), Positive]
     public double? Epochs { get; init; }
+    [Key("max_steps", Example = "20"), Min(1)]
     public int? MaxSteps { get; init; }
+    [Key("micro_batch_size", Example = "8"), Min(1)]
     public int MicroBatchSize { get; init; } = 4;
+    [Key("grad_accum", Example = "2"), Min(1)]
     public int GradAccum { get; init; } = 1;
     /// <summary>Gradient clipping norm; null = no clipping.</summary>
+    [Key("max_grad_norm", Example = "null"), Positive]
     public double? MaxGradNorm { get; init; } = 1.0;
+    [Key("seed", Example = "7"), Min(0)]
     public int Seed { get; init; } = 42;
+    [Key("grad_checkpointing", Example = "true")]
     public bool GradCheckpointing { get; init; }
 }
 
@@ -267,12 +371,17 @@ public sealed record TrainSection
 public sealed record EvalSection
 {
     /// <summary>Evaluate every N optimizer steps; null = only at the end.</summary>
+    [Key("every_steps", Example = "5", ExampleWith = "data.val_size=0.1"), Min(1)]
     public int? EverySteps { get; init; }
+    [Key("at_end", Example = "false")]
     public bool AtEnd { get; init; } = true;
+    [Key("max_batches", Example = "3"), Min(1)]
     public int? MaxBatches { get; init; }
     /// <summary>Stop after this many evaluations without improvement of the validation loss.</summary>
+    [Key("early_stopping_patience", Example = "2", ExampleWith = "data.val_size=0.1;eval.every_steps=5"), Min(1)]
     public int? EarlyStoppingPatience { get; init; }
     /// <summary>Prompts generated before and after training and shown in the summary.</summary>
+    [Key("samples", Example = "[Hello]"), NotEmpty]
     public ValueList<string> Samples { get; init; } = [];
 }
 
@@ -283,11 +392,16 @@ public enum ResumeMode { Auto, Never, Force }
 public sealed record OutputSection
 {
     /// <summary>Absolute output folder, placeholders already substituted.</summary>
+    [Key("dir", Example = "out"), NotEmpty]
     public string Dir { get; init; } = "runs/{model}-{method}";
+    [Key("save_every_steps", Example = "5"), Min(1)]
     public int? SaveEverySteps { get; init; }
     /// <summary>Number of intermediate checkpoints kept; null keeps all.</summary>
+    [Key("keep_last", Example = "null"), Min(1)]
     public int? KeepLast { get; init; } = 2;
+    [Key("resume", Example = "never")]
     public ResumeMode Resume { get; init; } = ResumeMode.Auto;
+    [Key("save_merged", Example = "true")]
     public bool SaveMerged { get; init; }
 }
 
@@ -297,9 +411,14 @@ public enum ProgressMode { Auto, Bar, Plain, None }
 /// <summary><c>logging:</c></summary>
 public sealed record LoggingSection
 {
+    [Key("every_steps", Example = "5"), Min(1)]
     public int EverySteps { get; init; } = 1;
+    [Key("jsonl", Example = "false")]
     public bool Jsonl { get; init; } = true;
+    [Key("tensorboard", Example = "false")]
     public bool Tensorboard { get; init; } = true;
+    [Key("plot", Example = "false")]
     public bool Plot { get; init; } = true;
+    [Key("progress", Example = "plain")]
     public ProgressMode Progress { get; init; } = ProgressMode.Auto;
 }

@@ -41,7 +41,7 @@ public static class ValueList
 /// An immutable string-keyed map with value equality that keeps insertion order (order matters for pattern maps:
 /// the first matching pattern wins).
 /// </summary>
-public sealed class ValueMap<T> : IReadOnlyList<KeyValuePair<string, T>>, IEquatable<ValueMap<T>>
+public sealed class ValueMap<T> : IReadOnlyList<KeyValuePair<string, T>>, IEquatable<ValueMap<T>>, IValueMap
 {
     readonly KeyValuePair<string, T>[] _items;
 
@@ -69,6 +69,7 @@ public sealed class ValueMap<T> : IReadOnlyList<KeyValuePair<string, T>>, IEquat
 
     public IEnumerator<KeyValuePair<string, T>> GetEnumerator() => ((IEnumerable<KeyValuePair<string, T>>)_items).GetEnumerator();
     IEnumerator IEnumerable.GetEnumerator() => _items.GetEnumerator();
+    IEnumerable<KeyValuePair<string, object?>> IValueMap.Entries => _items.Select(kv => new KeyValuePair<string, object?>(kv.Key, kv.Value));
 
     public bool Equals(ValueMap<T>? other)
     {
@@ -87,4 +88,29 @@ public sealed class ValueMap<T> : IReadOnlyList<KeyValuePair<string, T>>, IEquat
     }
 
     public override string ToString() => "{" + string.Join(", ", _items.Select(kv => $"{kv.Key}: {kv.Value}")) + "}";
+}
+
+/// <summary>The entries of a <see cref="ValueMap{T}"/> without its type argument (for the schema's writer and checks).</summary>
+public interface IValueMap
+{
+    IEnumerable<KeyValuePair<string, object?>> Entries { get; }
+}
+
+/// <summary>Builds <see cref="ValueList{T}"/> / <see cref="ValueMap{T}"/> of a runtime item type (the schema's converters).</summary>
+internal static class ValueCollections
+{
+    public static object List(Type item, IReadOnlyList<object?> items)
+    {
+        var array = Array.CreateInstance(item, items.Count);
+        for (int i = 0; i < items.Count; i++) array.SetValue(items[i], i);
+        return Activator.CreateInstance(typeof(ValueList<>).MakeGenericType(item), array)!;
+    }
+
+    public static object Map(Type item, IReadOnlyList<KeyValuePair<string, object?>> items)
+    {
+        var pair = typeof(KeyValuePair<,>).MakeGenericType(typeof(string), item);
+        var array = Array.CreateInstance(pair, items.Count);
+        for (int i = 0; i < items.Count; i++) array.SetValue(Activator.CreateInstance(pair, items[i].Key, items[i].Value), i);
+        return Activator.CreateInstance(typeof(ValueMap<>).MakeGenericType(item), array)!;
+    }
 }

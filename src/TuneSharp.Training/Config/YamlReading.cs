@@ -7,8 +7,6 @@ namespace TuneSharp.Training.Config;
 /// <summary>Scalar conversions with YAML 1.2 core-schema rules: numbers, booleans and null must be plain (unquoted).</summary>
 internal static class YamlScalars
 {
-    public delegate bool TryConvert<T>(YamlNode node, out T value);
-
     public static bool IsNull(YamlNode node) =>
         node is YamlScalarNode { Style: ScalarStyle.Plain or ScalarStyle.Any } s &&
         (string.IsNullOrEmpty(s.Value) || s.Value is "~" or "null" or "Null" or "NULL");
@@ -123,6 +121,16 @@ internal sealed class BindContext(string fileSource, string baseDir, DateTime no
 
     public void Unknown(string path, YamlNode keyNode, List<string> valid) => _unknown.Add((path, keyNode, valid));
 
+    /// <summary>Removes the unknown key <paramref name="path"/> from the pending errors and returns its key node (null when not there).</summary>
+    public YamlNode? TakeUnknown(string path)
+    {
+        int i = _unknown.FindIndex(u => u.Path == path);
+        if (i < 0) return null;
+        var node = _unknown[i].KeyNode;
+        _unknown.RemoveAt(i);
+        return node;
+    }
+
     /// <summary>Turns the collected unknown keys into errors, now that every known key path has been registered.</summary>
     public void ReportUnknownKeys()
     {
@@ -151,7 +159,7 @@ internal sealed class BindContext(string fileSource, string baseDir, DateTime no
 
 /// <summary>
 /// Reads one YAML mapping against a fixed set of keys. Every key read is registered as valid; <see cref="Done"/>
-/// reports the remaining keys as unknown. Bad values are reported and replaced by the fallback so binding continues.
+/// reports the remaining keys as unknown. Values are converted by the schema's <see cref="KeyType"/>s.
 /// </summary>
 internal sealed class MapReader
 {
@@ -203,32 +211,6 @@ internal sealed class MapReader
     void TypeError(YamlNode node, string key, string what) =>
         _ctx.Error(node, key, $"'{key}' must be {what}, found {YamlScalars.Describe(node)}");
 
-    public T Value<T>(string key, T fallback, string what, YamlScalars.TryConvert<T> convert)
-    {
-        var node = Get(key);
-        if (node == null) return fallback;
-        if (convert(node, out T v)) return v;
-        TypeError(node, Full(key), what);
-        return fallback;
-    }
-
-    public T? Nullable<T>(string key, T? fallback, string what, YamlScalars.TryConvert<T> convert) where T : struct
-    {
-        var node = Get(key);
-        if (node == null) return fallback;
-        if (YamlScalars.IsNull(node)) return null;
-        if (convert(node, out T v)) return v;
-        TypeError(node, Full(key), what);
-        return fallback;
-    }
-
-    public int Int(string key, int fallback) => Value(key, fallback, "an integer", YamlScalars.TryInt);
-    public int? IntOrNull(string key, int? fallback) => Nullable(key, fallback, "an integer", YamlScalars.TryInt);
-    public double Double(string key, double fallback) => Value(key, fallback, "a number", YamlScalars.TryDouble);
-    public double? DoubleOrNull(string key, double? fallback) => Nullable(key, fallback, "a number", YamlScalars.TryDouble);
-    public bool Bool(string key, bool fallback) => Value(key, fallback, "true or false", YamlScalars.TryBool);
-    public string String(string key, string fallback) => Value(key, fallback, "a string", YamlScalars.TryString);
-
     public string? StringOrNull(string key, string? fallback)
     {
         var node = Get(key);
@@ -249,66 +231,6 @@ internal sealed class MapReader
             return null;
         }
         return node;
-    }
-
-    public TEnum Enum<TEnum>(string key, TEnum fallback) where TEnum : struct, Enum
-    {
-        var node = Get(key);
-        return node == null ? fallback : ConvertEnum(node, Full(key), fallback);
-    }
-
-    public TEnum ConvertEnum<TEnum>(YamlNode node, string key, TEnum fallback) where TEnum : struct, Enum
-    {
-        if (YamlScalars.TryString(node, out string text) && ConfigNames.TryParse(text, out TEnum v)) return v;
-        var names = ConfigNames.All<TEnum>();
-        string hint = YamlScalars.TryString(node, out string t) && ConfigNames.Suggest(t, names) is string near ? $" (did you mean '{near}'?)" : "";
-        _ctx.Error(node, key, $"'{key}' must be one of {string.Join(", ", names)}; found {YamlScalars.Describe(node)}{hint}");
-        return fallback;
-    }
-
-    /// <summary>A YAML list whose items convert one by one; item errors name <c>key[i]</c>.</summary>
-    public ValueList<T> List<T>(string key, ValueList<T> fallback, string what, YamlScalars.TryConvert<T> convert)
-    {
-        var node = Get(key);
-        return node == null ? fallback : ConvertList(node, Full(key), fallback, what, convert);
-    }
-
-    public ValueList<T> ConvertList<T>(YamlNode node, string key, ValueList<T> fallback, string what, YamlScalars.TryConvert<T> convert)
-    {
-        if (node is not YamlSequenceNode seq)
-        {
-            _ctx.Error(node, key, $"'{key}' must be a list of {what}s, found {YamlScalars.Describe(node)}");
-            return fallback;
-        }
-        var items = new List<T>();
-        for (int i = 0; i < seq.Children.Count; i++)
-        {
-            if (convert(seq.Children[i], out T v)) items.Add(v);
-            else TypeError(seq.Children[i], $"{key}[{i}]", what);
-        }
-        return new ValueList<T>(items);
-    }
-
-    public ValueList<string> Strings(string key, ValueList<string> fallback) => List(key, fallback, "a string", YamlScalars.TryString);
-
-    /// <summary>A mapping from free-form names (e.g. regex patterns) to converted values, in document order.</summary>
-    public ValueMap<T> Map<T>(string key, ValueMap<T> fallback, string what, YamlScalars.TryConvert<T> convert)
-    {
-        var node = Get(key);
-        if (node == null) return fallback;
-        if (node is not YamlMappingNode map)
-        {
-            TypeError(node, Full(key), "a mapping of names to " + what + "s");
-            return fallback;
-        }
-        var items = new List<KeyValuePair<string, T>>();
-        foreach (var (k, v) in map.Children)
-        {
-            if (!YamlScalars.TryString(k, out string name)) { TypeError(k, Full(key), "a mapping with string keys"); continue; }
-            if (convert(v, out T value)) items.Add(new(name, value));
-            else TypeError(v, $"{Full(key)}.{name}", what);
-        }
-        return new ValueMap<T>(items);
     }
 
     /// <summary>Binds a nested mapping with its own reader and reports its unknown keys.</summary>

@@ -53,7 +53,7 @@ public static class DataSetup
         CancellationToken ct = default)
     {
         var (template, templateName, notes) = ResolveTemplate(cfg, tokenizer);
-        var settings = new EncodingSettings(cfg.Data.MaxSeqLen, cfg.Data.TrainOn, cfg.Data.Truncation);
+        var settings = new EncodingSettings(cfg.Data.MaxSeqLen, cfg.Method.Sft.TrainOn, cfg.Method.Sft.Truncation);
         var files = cfg.Data.Datasets.Select(d => d.Path).Append(cfg.Data.ValPath).OfType<string>()
             .SelectMany<string, string>(p => Directory.Exists(p) ? Directory.EnumerateFiles(p, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal) : new[] { p });
         // Everything else that decides the samples: mixing, splitting and the stage.
@@ -94,8 +94,9 @@ public static class DataSetup
         var data = cfg.Data;
         if (data.Datasets.Count == 0) throw new ArgumentException("data.datasets is empty: give at least one dataset");
         var problems = new List<DataProblem>();
-        var specs = data.Datasets.Select(ToDataSpec).ToList();
-        var validation = data.ValPath is { } vp ? new List<DataSpec> { new(vp) } : null;
+        var textSplit = cfg.Method.Pretrain.TextSplit;
+        var specs = data.Datasets.Select(d => ToDataSpec(d, textSplit)).ToList();
+        var validation = data.ValPath is { } vp ? new List<DataSpec> { new(vp) { TextSplit = textSplit } } : null;
         // Pretraining holds out token windows, not documents: a single corpus file is one document.
         bool windowSplit = cfg.Method.Stage == Stage.Pretrain && validation is null && data.ValSize > 0;
         var mixed = DatasetMixer.Mix(specs, new MixOptions
@@ -112,7 +113,7 @@ public static class DataSetup
         if (train.Count == 0) throw new ArgumentException("the training datasets contain no examples");
 
         var (template, templateName, notes) = ResolveTemplate(cfg, tokenizer);
-        var encoder = new ExampleEncoder(tokenizer, template, new EncodingSettings(data.MaxSeqLen, data.TrainOn, data.Truncation));
+        var encoder = new ExampleEncoder(tokenizer, template, new EncodingSettings(data.MaxSeqLen, cfg.Method.Sft.TrainOn, cfg.Method.Sft.Truncation));
         var stats = new EncodingStats();
         var trainSamples = Encode(cfg.Method.Stage, train, encoder, stats, ct);
         var valSamples = Encode(cfg.Method.Stage, mixed.Validation, encoder, new EncodingStats(), ct);
@@ -207,7 +208,7 @@ public static class DataSetup
         return (ChatTemplate.BuiltIn("chatml"), "chatml (fallback)", notes);
     }
 
-    static DataSpec ToDataSpec(Config.DatasetSpec d) => new(d.Path)
+    static DataSpec ToDataSpec(Config.DatasetSpec d, TextSplit textSplit) => new(d.Path)
     {
         Format = d.Format switch
         {
@@ -222,7 +223,8 @@ public static class DataSetup
         Columns = d.Columns.Count > 0 ? d.Columns.ToDictionary(kv => kv.Key, kv => kv.Value) : null,
         Weight = d.Weight,
         MaxSamples = d.MaxSamples,
-        Split = string.Equals(d.Split, "paragraph", StringComparison.OrdinalIgnoreCase) ? TextSplit.Paragraph : TextSplit.File,
+        Split = d.Split,
+        TextSplit = textSplit,
     };
 
     static DataValidationException Invalid(List<DataProblem> problems)

@@ -79,10 +79,11 @@ public static class ModelSetup
         var l = method.Lora;
         var quant = method.Type == MethodType.Qlora ? new QuantSettings(method.Quant.Bits, method.Quant.BlockSize, method.Quant.DoubleQuant) : null;
         IReadOnlyList<string> targets = l.Targets.AllLinear ? [LoraSettings.AllLinear] : [.. l.Targets.Suffixes];
-        return new LoraSettings(l.R, l.Alpha, l.Dropout, targets, l.TargetRegex, [.. l.Exclude], l.RsLora,
+        return new LoraSettings(l.R, l.Alpha, l.Dropout, targets, l.TargetRegex, [.. l.Exclude.Names], l.RsLora,
             method.Type == MethodType.Dora, l.RankPattern.ToDictionary(kv => kv.Key, kv => kv.Value),
             l.AlphaPattern.ToDictionary(kv => kv.Key, kv => kv.Value), l.Init == LoraInit.Gaussian ? "gaussian" : "default", quant)
         {
+            ExcludeRegex = l.Exclude.Regex,
             ModulesToSave = [.. l.ModulesToSave],
         };
     }

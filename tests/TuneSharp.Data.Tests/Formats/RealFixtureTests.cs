@@ -148,7 +148,7 @@ public sealed class RealFixtureTests
         string path = Fixtures.Get("datasets/tinyshakespeare/input.txt");
         var whole = Assert.Single(DatasetReader.Read(new DatasetSpec(path)));
         Assert.StartsWith("First Citizen:\nBefore we proceed any further, hear me speak.\n\nAll:", ((TextExample)whole).Text);
-        var paragraphs = DatasetReader.Read(new DatasetSpec(path) { Split = TextSplit.Paragraph }).Cast<TextExample>().ToList();
+        var paragraphs = DatasetReader.Read(new DatasetSpec(path) { TextSplit = TextSplit.Paragraph }).Cast<TextExample>().ToList();
         Assert.Equal("All:\nSpeak, speak.", paragraphs[1].Text);
         Assert.Equal(4, paragraphs[1].Source.Line);
         // Independent count: paragraphs = runs of non-blank lines.

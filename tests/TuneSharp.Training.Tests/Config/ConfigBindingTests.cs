@@ -22,7 +22,7 @@ public sealed class ConfigBindingTests : ConfigTestBase
         Assert.Equal(1.0, c.Data.Datasets[0].Weight);
         Assert.Equal(TemplateSpec.Auto, c.Data.Template);
         Assert.Equal(1024, c.Data.MaxSeqLen);
-        Assert.Equal(TrainOn.Assistant, c.Data.TrainOn);
+        Assert.Equal(TrainOn.Assistant, c.Method.Sft.TrainOn);
         Assert.True(c.Data.Dedup);
         Assert.Equal(OptimizerName.AdamW, c.Optimizer.Name);
         Assert.Equal(2.0e-4, c.Optimizer.Lr);
@@ -49,11 +49,11 @@ public sealed class ConfigBindingTests : ConfigTestBase
     [Fact]
     public void Enums_AreCaseInsensitive_AndSnakeCase()
     {
-        var c = Parse(Minimal, "method.type=QLoRA", "schedule.type=Cosine_With_Min_LR", "data.train_on=last_assistant",
+        var c = Parse(Minimal, "method.type=QLoRA", "schedule.type=Cosine_With_Min_LR", "method.sft.train_on=last_assistant",
             "model.dtype=BF16", "model.device=CUDA:1", "optimizer.name=AdamW");
         Assert.Equal(MethodType.Qlora, c.Method.Type);
         Assert.Equal(ScheduleType.CosineWithMinLr, c.Schedule.Type);
-        Assert.Equal(TrainOn.LastAssistant, c.Data.TrainOn);
+        Assert.Equal(TrainOn.LastAssistant, c.Method.Sft.TrainOn);
         Assert.Equal(DTypeChoice.Bf16, c.Model.DType);
         Assert.Equal(new DeviceSpec(DeviceKind.Cuda, 1), c.Model.Device);
         Assert.Equal(OptimizerName.AdamW, c.Optimizer.Name);
@@ -94,7 +94,7 @@ public sealed class ConfigBindingTests : ConfigTestBase
     public void UnknownKey_WithoutCloseMatch_ListsValidKeys()
     {
         var ex = Fails(Minimal.Replace("  path: org/model", "  path: org/model\n  zzzzzz: 1"));
-        Assert.Equal($"{Source}:3:3: unknown key 'model.zzzzzz' (valid keys: path, device, adapter, dtype)", ex.Message);
+        Assert.Equal($"{Source}:3:3: unknown key 'model.zzzzzz' (valid keys: path, dtype, device, adapter)", ex.Message);
     }
 
     [Fact]

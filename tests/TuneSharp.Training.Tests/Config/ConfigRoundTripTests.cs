@@ -20,7 +20,7 @@ public sealed class ConfigRoundTripTests : ConfigTestBase
             alpha: 24.5
             dropout: 0.05
             targets: all-linear
-            exclude: [lm_head, "vision\\..*"]
+            exclude: [lm_head, vision_tower]
             rslora: true
             lora_plus_ratio: 16
             modules_to_save: [embed_tokens]
@@ -28,6 +28,7 @@ public sealed class ConfigRoundTripTests : ConfigTestBase
             alpha_pattern: {q_proj: 64}
             init: gaussian
           quant: {bits: 8, block_size: 128, double_quant: false}
+          sft: {train_on: last_assistant, truncation: drop}
         data:
           datasets:
             - path: a.jsonl
@@ -41,8 +42,6 @@ public sealed class ConfigRoundTripTests : ConfigTestBase
           template: tpl/x.jinja
           max_seq_len: 333
           packing: true
-          train_on: last_assistant
-          truncation: drop
           shuffle: false
           dedup: false
           max_samples: 5000

@@ -53,7 +53,7 @@ public sealed class ConfigValidationTests : ConfigTestBase
 
     [Theory]
     [InlineData("method.lora.target_regex=\"[a\"", "method.lora.target_regex")]
-    [InlineData("method.lora.exclude=[\"(\"]", "method.lora.exclude[0]")]
+    [InlineData("method.lora.exclude=\"(\"", "method.lora.exclude")]
     public void InvalidRegex_IsReported(string over, string key)
     {
         var ex = Fails(Minimal, "method.lora.targets=[]", over);

@@ -29,9 +29,9 @@ public sealed class ExactResumeTests
         string data = stage == "pretrain" ? h.WriteText(4000) : h.WriteChatData(24);
         string[] extra = [$"method.stage={stage}", "train.max_steps=6", .. optimizer,
             .. method == "lora" ? ["method.lora.dropout=0.2"] : Array.Empty<string>()];
-        var reference = h.Config(h.Yaml(method, data), [.. extra, $"output.dir={Path.Combine(h.Dir, "reference")}"]);
+        var reference = h.Config(h.Yaml(method, data, chatTemplate: stage != "pretrain"), [.. extra, $"output.dir={Path.Combine(h.Dir, "reference")}"]);
         h.RunLogged(reference);
-        var interrupted = h.Config(h.Yaml(method, data), [.. extra, $"output.dir={Path.Combine(h.Dir, "stopped")}"]);
+        var interrupted = h.Config(h.Yaml(method, data, chatTemplate: stage != "pretrain"), [.. extra, $"output.dir={Path.Combine(h.Dir, "stopped")}"]);
         Assert.Equal("interrupted", h.RunLogged(interrupted, stopAt: 3).Status);
         Assert.Equal("completed", h.RunLogged(interrupted).Status);
 

@@ -38,7 +38,7 @@ public sealed class NextTokenRecipeTests
     {
         using var h = new TrainHarness();
         string corpus = h.WriteText(20_000);
-        var cfg = h.Config(h.Yaml("lora", corpus), "method.stage=pretrain", "data.val_size=0.1", "train.max_steps=2");
+        var cfg = h.Config(h.Yaml("lora", corpus, chatTemplate: false), "method.stage=pretrain", "data.val_size=0.1", "train.max_steps=2");
         var info = new InfoRecorder();
         var summary = h.Run(cfg, info);
         Assert.True(info.Info!.ValidationExamples > 0, "no validation window");

@@ -53,8 +53,11 @@ public sealed class TrainHarness : IDisposable
     public TrainConfig Config(string yaml, params string[] overrides) =>
         ConfigLoader.Parse(yaml, Path.Combine(Dir, "test.yaml"), overrides);
 
-    /// <summary>A config for stories260K with everything but the method chosen; fp32 so results are exact.</summary>
-    public string Yaml(string method, string data, string extra = "") => $"""
+    /// <summary>
+    /// A config for stories260K with everything but the method chosen; fp32 so results are exact. Conversations are
+    /// rendered with chatml; <paramref name="chatTemplate"/> false keeps `auto` (pretraining refuses any other).
+    /// </summary>
+    public string Yaml(string method, string data, string extra = "", bool chatTemplate = true) => $"""
         model:
           path: {ModelDir}
           dtype: fp32
@@ -63,7 +66,7 @@ public sealed class TrainHarness : IDisposable
         data:
           datasets:
             - path: {data}
-          template: chatml
+          template: {(chatTemplate ? "chatml" : "auto")}
           max_seq_len: 128
         optimizer:
           lr: 1.0e-3

@@ -1,0 +1,67 @@
+using TuneSharp.Training.Config;
+using Xunit;
+
+namespace TuneSharp.Training.Tests.Config;
+
+/// <summary>method.sft / method.pretrain: each stage's settings in its own section; another stage's key is an error naming it.</summary>
+public sealed class ConfigStageSectionTests : ConfigTestBase
+{
+    [Fact]
+    public void StageSections_Bind_AndDefault()
+    {
+        var sft = Parse(Minimal, "method.sft.train_on=last_assistant", "method.sft.truncation=drop");
+        Assert.Equal(new SftSection { TrainOn = TrainOn.LastAssistant, Truncation = Truncation.Drop }, sft.Method.Sft);
+        Assert.Equal(new PretrainSection(), sft.Method.Pretrain);
+        var pre = Parse(Minimal, "method.stage=pretrain", "method.pretrain.text_split=paragraph");
+        Assert.Equal(TextSplit.Paragraph, pre.Method.Pretrain.TextSplit);
+    }
+
+    [Fact]
+    public void KeyOfAnotherStage_IsAnError_NamingItsStage()
+    {
+        var ex = Fails(Minimal, "method.pretrain.text_split=paragraph");
+        Assert.Equal("override 'method.pretrain.text_split=paragraph': 'method.pretrain.text_split' belongs to method.stage pretrain, this config has stage sft",
+            ex.Errors.Single().ToString());
+        Assert.Equal("method.pretrain.text_split", ex.Key);
+
+        string yaml = Minimal.Replace("type: lora", "type: lora\n  stage: pretrain\n  sft:\n    train_on: all");
+        var inFile = Fails(yaml);
+        Assert.Equal($"{Source}:7:15: 'method.sft.train_on' belongs to method.stage sft, this config has stage pretrain", inFile.Message);
+    }
+
+    [Fact]
+    public void UnknownKeyInAStageSection_ListsThatStagesKeys()
+    {
+        var ex = Fails(Minimal.Replace("type: lora", "type: lora\n  pretrain: {oops: 1}"));
+        Assert.EndsWith("unknown key 'method.pretrain.oops' (valid keys: text_split)", ex.Message);
+    }
+
+    [Fact]
+    public void ResolvedConfig_WritesOnlyTheCurrentStageSection()
+    {
+        string sft = ConfigLoader.ToYaml(Parse(Minimal));
+        Assert.Contains("  sft:\n    train_on: assistant\n    truncation: truncate\n", sft);
+        Assert.DoesNotContain("pretrain:", sft);
+        string pre = ConfigLoader.ToYaml(Parse(Minimal, "method.stage=pretrain"));
+        Assert.Contains("  pretrain:\n    text_split: file\n", pre);
+        Assert.DoesNotContain("sft:", pre);
+    }
+
+    [Fact]
+    public void Template_WithPretraining_IsRejected()
+    {
+        var ex = Fails(Minimal, "method.stage=pretrain", "data.template=chatml");
+        Assert.Equal("'data.template' is not used by method.stage pretrain (raw text is not rendered with a chat template); remove it",
+            ex.Errors.Single().Message);
+    }
+
+    [Theory]
+    [InlineData("train_on", "all")]
+    [InlineData("truncation", "drop")]
+    public void MovedKey_OldPlace_SaysTheNewOne(string key, string value)
+    {
+        string yaml = Minimal.Replace("    - path: d.jsonl", $"    - path: d.jsonl\n  {key}: {value}");
+        var ex = Fails(yaml);
+        Assert.Equal($"{Source}:8:3: 'data.{key}' moved to 'method.sft.{key}' (it only applies to method.stage sft)", ex.Message);
+    }
+}
