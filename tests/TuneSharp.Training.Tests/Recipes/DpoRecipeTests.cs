@@ -65,12 +65,13 @@ public sealed class DpoRecipeTests
     public void ToyTask_HeldOutRewardAccuracy_Rises()
     {
         // Chosen always ends "was very happy", rejected "was very sad": held-out pairs have unseen prompt/length mixes.
+        // Measured (docs/training-results.md): held-out accuracy 0 -> 1.0 by step 4 at this learning rate.
         using var h = new TrainHarness();
-        var cfg = Dpo(h, h.WritePreferenceData(48), "out", "data.val_size=0.25", "train.max_steps=24", "eval.every_steps=12",
+        var cfg = Dpo(h, h.WritePreferenceData(32), "out", "data.val_size=0.25", "train.max_steps=4", "eval.every_steps=4",
             "optimizer.lr=5.0e-3", "method.lora.targets=all-linear");
         h.RunLogged(cfg);
         var evals = TrainHarness.Records(cfg.Output.Dir, "eval");
-        Assert.Equal([0L, 12L, 24L], evals.Select(e => e.GetProperty("step").GetInt64()));
+        Assert.Equal([0L, 4L], evals.Select(e => e.GetProperty("step").GetInt64()));
         double before = Metric(evals[0], "eval_rewards/accuracies"), after = Metric(evals[^1], "eval_rewards/accuracies");
         Assert.Equal(0.0, before); // policy == reference: every reward is 0, no pair is ranked right yet
         Assert.True(after >= 0.9, $"held-out reward accuracy {before} -> {after}");
