@@ -30,6 +30,9 @@ internal sealed partial class ConfigValidator(BindContext ctx)
         // Raw text is never rendered through a chat template: a template given for pretraining would be ignored.
         Check(c.Method.Stage != Stage.Pretrain || c.Data.Template == TemplateSpec.Auto, "data.template",
               "'data.template' is not used by method.stage pretrain (raw text is not rendered with a chat template); remove it");
+        // Pairs are collated as chosen + rejected rows of one batch, never packed.
+        Check(c.Method.Stage != Stage.Dpo || !c.Data.Packing, "data.packing",
+              "'data.packing' is not supported by method.stage dpo (chosen and rejected rows are padded into one batch); remove it");
         ValidateOptimizer(c.Optimizer);
         ValidateSchedule(c.Schedule, c.Train);
         ValidateTrain(c.Train);
@@ -102,6 +105,10 @@ internal sealed partial class ConfigValidator(BindContext ctx)
     void ValidateMethod(MethodSection m)
     {
         string type = ConfigNames.Of(m.Type);
+        // The reference policy of an adapter run is the same model with its adapters disabled; full and freeze runs
+        // would need a frozen second copy.
+        Check(m.Stage != Stage.Dpo || m.IsAdapter, "method.type",
+              $"method.stage dpo with method.type {type} needs a reference copy: not implemented yet (use lora, dora or qlora)");
         Check(!ctx.IsSet("method.freeze") || m.Type == MethodType.Freeze, "method.freeze",
               $"'method.freeze' is only used when method.type is freeze (it is {type})");
         Check(!ctx.IsSet("method.lora") || m.IsAdapter, "method.lora",

@@ -99,6 +99,9 @@ public sealed record MethodSection : IStaged
     /// <summary><c>method.pretrain:</c> used only when <see cref="Stage"/> is pretrain.</summary>
     [StageSection(Stage.Pretrain)]
     public PretrainSection Pretrain { get; init; } = new();
+    /// <summary><c>method.dpo:</c> used only when <see cref="Stage"/> is dpo.</summary>
+    [StageSection(Stage.Dpo)]
+    public DpoSection Dpo { get; init; } = new();
 
     /// <summary>True for the adapter methods (lora, dora, qlora).</summary>
     public bool IsAdapter => Type is MethodType.Lora or MethodType.Dora or MethodType.Qlora;
@@ -109,8 +112,9 @@ public sealed record MethodSection : IStaged
 /// <summary>Fine-tuning method.</summary>
 public enum MethodType { Full, Freeze, Lora, Dora, Qlora }
 
-/// <summary>Training objective: supervised fine-tuning on conversations, or next-token pretraining on raw text.</summary>
-public enum Stage { Sft, Pretrain }
+/// <summary>Training objective: supervised fine-tuning on conversations, next-token pretraining on raw text, or direct
+/// preference optimization on chosen/rejected pairs.</summary>
+public enum Stage { Sft, Pretrain, Dpo }
 
 /// <summary><c>method.sft:</c> which tokens of a conversation are trained, and what happens to long examples.</summary>
 public sealed record SftSection
@@ -126,6 +130,24 @@ public sealed record PretrainSection
 {
     [Key("text_split", Example = "paragraph", ExampleWith = "method.stage=pretrain")]
     public TextSplit TextSplit { get; init; } = TextSplit.File;
+}
+
+/// <summary><c>method.dpo:</c> the DPO objective (TRL DPOConfig names and defaults; docs/methods.md).</summary>
+public sealed record DpoSection
+{
+    /// <summary>Strength of the KL penalty towards the reference model (the rewards' temperature).</summary>
+    [Key("beta", Example = "0.5", ExampleWith = "method.stage=dpo"), Positive]
+    public double Beta { get; init; } = 0.1;
+    [Key("loss_type", Example = "ipo", ExampleWith = "method.stage=dpo")]
+    public Losses.Preference.DpoLossType LossType { get; init; } = Losses.Preference.DpoLossType.Sigmoid;
+    /// <summary>Assumed probability that a pair's labels are flipped (conservative DPO for sigmoid, robust DPO).</summary>
+    [Key("label_smoothing", Example = "0.1", ExampleWith = "method.stage=dpo"), Range(0, 0.5)]
+    public double LabelSmoothing { get; init; }
+    /// <summary>RPO: weight of the NLL (mean per token) of the chosen answer, added to the DPO loss; null = off.</summary>
+    [Key("rpo_alpha", Example = "1.0", ExampleWith = "method.stage=dpo"), Positive]
+    public double? RpoAlpha { get; init; }
+    [Key("prompt_truncation", Example = "keep_start", ExampleWith = "method.stage=dpo")]
+    public Data.Encoding.PromptTruncation PromptTruncation { get; init; } = Data.Encoding.PromptTruncation.KeepEnd;
 }
 
 /// <summary><c>method.freeze:</c> which parts stay trainable when everything else is frozen.</summary>

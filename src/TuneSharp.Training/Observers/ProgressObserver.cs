@@ -132,10 +132,13 @@ public sealed class ProgressObserver : ITrainingObserver
     }
 
     /// <summary><c>eval step 50 | loss 2.1034 | ppl 8.19 | acc 45.20% | 12,345 tokens | best</c>; step 0 is the baseline
-    /// before training (<c>eval before training | loss ...</c>).</summary>
+    /// before training (<c>eval before training | loss ...</c>). Recipes whose loss is not next-token (DPO) report no
+    /// perplexity or token accuracy (NaN): those fields are left out.</summary>
     public static string EvalLine(EvalMetrics e) =>
-        $"eval {(e.Step == 0 ? "before training" : $"step {e.Step}")} | loss {Fmt.Loss(e.Loss)} | ppl {Fmt.Fixed(e.Perplexity, "0.00")} | "
-        + $"acc {Fmt.Fixed(100 * e.TokenAccuracy, "0.00")}%{Named(e.Metrics)} | {Fmt.Count(e.Tokens)} tokens{(e.IsBest ? " | best" : "")}";
+        $"eval {(e.Step == 0 ? "before training" : $"step {e.Step}")} | loss {Fmt.Loss(e.Loss)}"
+        + (double.IsNaN(e.Perplexity) ? "" : $" | ppl {Fmt.Fixed(e.Perplexity, "0.00")}")
+        + (double.IsNaN(e.TokenAccuracy) ? "" : $" | acc {Fmt.Fixed(100 * e.TokenAccuracy, "0.00")}%")
+        + $"{Named(e.Metrics)} | {Fmt.Count(e.Tokens)} tokens{(e.IsBest ? " | best" : "")}";
 
     /// <summary>Sample answers as they are generated: before training (step 0) and at the end.</summary>
     public void OnSamples(SampleSet set)

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using TuneSharp.Core.Hub;
 using TuneSharp.Data.Batching;
 using TuneSharp.Training.Checkpoints;
 using TuneSharp.Training.Config;
@@ -28,27 +27,18 @@ public static class NextTokenRecipe
         var clock = Stopwatch.StartNew();
 
         // ---- build: model, data, batches, optimizer and schedule, cadence
-        manual_seed(cfg.Train.Seed);
-        string modelDir = await ModelLocator.ResolveAsync(cfg.Model.Path, progress: run.Options.DownloadProgress, ct: ct);
-        var device = DeviceSetup.Resolve(cfg.Model.Device);
-        using var model = ModelSetup.Build(cfg, modelDir, DeviceSetup.ResolveDType(cfg.Model.DType, device), device);
-        model.Model.GradientCheckpointing = cfg.Train.GradCheckpointing;
-        ct.ThrowIfCancellationRequested();
-        var data = DataSetup.Prepare(cfg, model.Tokenizer, modelDir, ct: ct);
+        using var built = await RecipeParts.BuildModelAsync(cfg, run, ct);
+        var model = built.Model;
+        var data = DataSetup.Prepare(cfg, model.Tokenizer, built.ModelDir, ct: ct);
         int padId = model.Tokenizer.PadTokenId ?? model.Tokenizer.EosTokenId ?? 0; // labels, not ids, decide the loss
         var plan = BatchPlan.For(cfg, data.Train, padId);
         var heldOut = new HeldOutLoss(BatchPlan.Evaluation(data.Validation, cfg.Train.MicroBatchSize, padId), cfg.Eval.MaxBatches);
         long totalSteps = plan.TotalSteps(cfg.Train);
-        using var optimizer = OptimizerSetup.Build(cfg, model);
-        var driver = new StepDriver(model.Trainable, optimizer, OptimizerSetup.Schedule(cfg.Schedule), cfg.Optimizer.Lr,
-            cfg.Train.MaxGradNorm, totalSteps);
-        var cadence = new RunCadence(cfg.Eval, cfg.Output, totalSteps, heldOut.HasData);
+        using var training = RecipeParts.Training(cfg, model, totalSteps, heldOut.HasData);
+        var (optimizer, driver, cadence) = (training.Optimizer, training.Driver, training.Cadence);
 
         // ---- resume: only the same run, from the newest checkpoint that verifies
-        var identity = new RunIdentity(RunIdentity.FlattenConfig(run.Options.ResolvedYaml), RunIdentity.ModelFingerprintOf(modelDir), data.Fingerprint);
-        var resume = run.Directory.Accept(identity, run.Options.ResolvedYaml, cfg.Output.Resume, run.Options.ForceResume, run.Log);
-        var state = resume is null ? TrainerState.Start : CheckpointStore.Load(resume.Path, model, optimizer);
-        if (resume is not null) run.Log.WriteLine($"resuming from {resume.Path} (step {state.Step})");
+        var (identity, resume, state) = RecipeParts.Start(run, cfg, built.ModelDir, data.Fingerprint, model, optimizer);
 
         // ---- estimates: the first micro-batch measured (no trace left), times the work still to come
         var samples = new SamplePrompts(cfg.Eval.Samples, data.ChatTemplate);
@@ -57,24 +47,9 @@ public static class NextTokenRecipe
         var workload = new RunWorkload(plan.PaddedTokens(totalSteps - state.Step), cadence.EvalPasses(state.Step, baseline: resume is null),
             heldOut.PaddedTokens, samples.MaxDecodeSteps * (resume is null ? 2 : 1));
         var estimate = RunEstimates.For(cfg, model, runtimeBytes, workload, probe, clock.Elapsed.TotalSeconds);
-        run.Observers.OnStart(new RunInfo
-        {
-            OutputDir = run.Directory.Path,
-            ModelName = cfg.Model.Path,
-            Method = $"{ConfigNames.Of(cfg.Method.Stage)} {ConfigNames.Of(cfg.Method.Type)}",
-            TotalParameters = model.TotalParameters,
-            TrainableParameters = model.TrainableParameterCount,
-            TotalSteps = totalSteps,
-            Epochs = plan.EpochsFor(totalSteps),
-            StartStep = state.Step,
-            TrainExamples = data.Train.Count,
-            ValidationExamples = data.Validation.Count,
-            TrainedTokensPerEpoch = data.Train.Sum(s => (long)s.TrainedCount),
-            TokensPerEpoch = data.Train.Sum(s => (long)s.Length),
-            EstimatedPeakMemoryBytes = estimate.PeakBytes,
-            EstimatedSeconds = estimate.Seconds,
-            Notes = [$"template: {data.TemplateName}", $"device: {device}, dtype: {model.DType}", .. estimate.Describe(), .. data.Notes],
-        });
+        var counts = new DataCounts(data.Train.Count, data.Validation.Count, data.Train.Sum(s => (long)s.TrainedCount), data.Train.Sum(s => (long)s.Length));
+        run.Observers.OnStart(RecipeParts.Info(cfg, run, built, totalSteps, plan.EpochsFor(totalSteps), state.Step, estimate, counts,
+            data.TemplateName, data.Notes));
 
         // ---- before: held-out loss and samples of the untouched model (a fresh run only)
         var report = new RunReport(run.Observers, samples, estimate.PeakBytes, estimate.Seconds);

@@ -54,17 +54,8 @@ public static class DataSetup
     {
         var (template, templateName, notes) = ResolveTemplate(cfg, tokenizer);
         var settings = new EncodingSettings(cfg.Data.MaxSeqLen, cfg.Method.Sft.TrainOn, cfg.Method.Sft.Truncation);
-        var files = cfg.Data.Datasets.Select(d => d.Path).Append(cfg.Data.ValPath).OfType<string>()
-            .SelectMany<string, string>(p => Directory.Exists(p) ? Directory.EnumerateFiles(p, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal) : new[] { p });
-        // Everything else that decides the samples: mixing, splitting and the stage.
-        string extra = ConfigLoader.ToYaml(cfg with
-        {
-            Model = cfg.Model with { Path = "" }, Optimizer = new(), Schedule = new(), Eval = new(), Output = new(), Logging = new(),
-            Train = new TrainSection { Seed = cfg.Train.Seed, MaxSteps = 1 },
-        });
-        string key;
-        try { key = CacheKey.Compute(files, tokenizerDirectory, template, settings, extra: extra); }
-        catch (IOException) { return Prepare(cfg, tokenizer, ct); } // a file is missing: let the readers report it
+        if (DataKey(cfg, tokenizerDirectory, template, settings) is not { } key)
+            return Prepare(cfg, tokenizer, ct); // a file is missing: let the readers report it
         var cache = new TokenizedDatasetCache(cacheDirectory ?? CacheDirectory);
         string trainKey = SubKey(key, "train"), valKey = SubKey(key, "validation");
         if (cache.TryLoad(trainKey, out var train) && cache.TryLoad(valKey, out var val))
@@ -82,6 +73,22 @@ public static class DataSetup
             return prepared with { Notes = [.. prepared.Notes, $"could not write the tokenized-data cache: {e.Message}"] };
         }
         return prepared;
+    }
+
+    /// <summary>SHA-256 over the data files, tokenizer, template, encoding settings and every other data-deciding key
+    /// (mixing, splitting, the stage and its section); null when a file cannot be read.</summary>
+    internal static string? DataKey(TrainConfig cfg, string tokenizerDirectory, ChatTemplate template, EncodingSettings settings)
+    {
+        var files = cfg.Data.Datasets.Select(d => d.Path).Append(cfg.Data.ValPath).OfType<string>()
+            .SelectMany<string, string>(p => Directory.Exists(p) ? Directory.EnumerateFiles(p, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal) : new[] { p });
+        // Everything else that decides the samples: mixing, splitting and the stage.
+        string extra = ConfigLoader.ToYaml(cfg with
+        {
+            Model = cfg.Model with { Path = "" }, Optimizer = new(), Schedule = new(), Eval = new(), Output = new(), Logging = new(),
+            Train = new TrainSection { Seed = cfg.Train.Seed, MaxSteps = 1 },
+        });
+        try { return CacheKey.Compute(files, tokenizerDirectory, template, settings, extra: extra); }
+        catch (IOException) { return null; }
     }
 
     static string SubKey(string key, string part) =>
@@ -183,7 +190,7 @@ public static class DataSetup
     }
 
     /// <summary>Pretraining renders no conversations: the encoder gets the plain template and no note is printed.</summary>
-    static (ChatTemplate Template, string Name, List<string> Notes) ResolveTemplate(TrainConfig cfg, HfTokenizer tokenizer) =>
+    internal static (ChatTemplate Template, string Name, List<string> Notes) ResolveTemplate(TrainConfig cfg, HfTokenizer tokenizer) =>
         cfg.Method.Stage == Stage.Pretrain ? (ChatTemplate.BuiltIn("plain"), "none (raw text)", []) : ResolveTemplate(cfg.Data.Template, tokenizer);
 
     /// <summary>The chat template a run trains with, saved with its outputs (FinalOutputs); null for pretraining (raw text).</summary>
@@ -208,7 +215,7 @@ public static class DataSetup
         return (ChatTemplate.BuiltIn("chatml"), "chatml (fallback)", notes);
     }
 
-    static DataSpec ToDataSpec(Config.DatasetSpec d, TextSplit textSplit) => new(d.Path)
+    internal static DataSpec ToDataSpec(Config.DatasetSpec d, TextSplit textSplit) => new(d.Path)
     {
         Format = d.Format switch
         {
@@ -227,7 +234,7 @@ public static class DataSetup
         TextSplit = textSplit,
     };
 
-    static DataValidationException Invalid(List<DataProblem> problems)
+    internal static DataValidationException Invalid(List<DataProblem> problems)
     {
         const int cap = 20;
         var lines = problems.Take(cap).Select(p => "  " + p);

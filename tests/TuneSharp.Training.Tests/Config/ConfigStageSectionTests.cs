@@ -1,4 +1,6 @@
+using TuneSharp.Data.Encoding;
 using TuneSharp.Training.Config;
+using TuneSharp.Training.Losses.Preference;
 using Xunit;
 
 namespace TuneSharp.Training.Tests.Config;
@@ -27,6 +29,35 @@ public sealed class ConfigStageSectionTests : ConfigTestBase
         string yaml = Minimal.Replace("type: lora", "type: lora\n  stage: pretrain\n  sft:\n    train_on: all");
         var inFile = Fails(yaml);
         Assert.Equal($"{Source}:7:15: 'method.sft.train_on' belongs to method.stage sft, this config has stage pretrain", inFile.Message);
+    }
+
+    [Fact]
+    public void DpoSection_Binds_AndDefaultsAsTrl()
+    {
+        var dpo = Parse(Minimal, "method.stage=dpo", "method.dpo.beta=0.2", "method.dpo.loss_type=robust", "method.dpo.label_smoothing=0.1",
+            "method.dpo.rpo_alpha=1", "method.dpo.prompt_truncation=keep_start");
+        Assert.Equal(new DpoSection { Beta = 0.2, LossType = DpoLossType.Robust, LabelSmoothing = 0.1, RpoAlpha = 1,
+            PromptTruncation = PromptTruncation.KeepStart }, dpo.Method.Dpo);
+        Assert.Equal(new DpoSection { Beta = 0.1, LossType = DpoLossType.Sigmoid, LabelSmoothing = 0, RpoAlpha = null,
+            PromptTruncation = PromptTruncation.KeepEnd }, new DpoSection());
+    }
+
+    [Fact]
+    public void DpoKey_InAnSftConfig_IsAnError_NamingTheStage()
+    {
+        var ex = Fails(Minimal, "method.dpo.beta=0.5");
+        Assert.Equal("override 'method.dpo.beta=0.5': 'method.dpo.beta' belongs to method.stage dpo, this config has stage sft",
+            ex.Errors.Single().ToString());
+    }
+
+    [Theory]
+    [InlineData("method.type=full", "method.type", "method.stage dpo with method.type full needs a reference copy: not implemented yet")]
+    [InlineData("data.packing=true", "data.packing", "'data.packing' is not supported by method.stage dpo")]
+    public void Dpo_RefusesWhatItCannotDo_NamingTheKey(string setting, string key, string message)
+    {
+        var ex = Fails(Minimal, "method.stage=dpo", setting);
+        Assert.Equal(key, ex.Key);
+        Assert.Contains(message, ex.Message);
     }
 
     [Fact]

@@ -53,6 +53,16 @@ public sealed class ProgressObserverTests
     }
 
     [Fact]
+    public void EvalLine_WithoutPerplexityAndAccuracy_LeavesThemOut()
+    {
+        var e = new EvalMetrics(4, 0.25, double.NaN, double.NaN, 1362, false)
+        {
+            Metrics = new Dictionary<string, double> { ["eval_rewards/accuracies"] = 0.75 },
+        };
+        Assert.Equal("eval step 4 | loss 0.2500 | eval_rewards/accuracies 0.7500 | 1,362 tokens", ProgressObserver.EvalLine(e));
+    }
+
+    [Fact]
     public void Banner_ShowsTrainableShareDataAndEstimates()
     {
         var lines = ProgressObserver.Banner(Info(startStep: 50));

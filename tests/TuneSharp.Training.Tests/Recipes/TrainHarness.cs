@@ -39,6 +39,38 @@ public sealed class TrainHarness : IDisposable
         return path;
     }
 
+    /// <summary>
+    /// Preference pairs in the OpenAI DPO JSONL format, with one clear trait: the chosen story ends happily ("The {a} was
+    /// very happy."), the rejected one sadly; prompts (color x animal) and story lengths vary.
+    /// </summary>
+    public string WritePreferenceData(int count, string name = "pairs.jsonl")
+    {
+        string[] animals = ["cat", "dog", "bird", "fish", "frog", "bear", "lion", "duck"];
+        string[] colors = ["red", "blue", "green", "big", "small", "old"];
+        var lines = Enumerable.Range(0, count).Select(i =>
+        {
+            string a = animals[i % animals.Length], c = colors[(i / animals.Length) % colors.Length];
+            string story = $"Once upon a time there was a {c} {a}." + string.Concat(Enumerable.Repeat($" The {a} went to the park.", 1 + i % 3));
+            object Answer(string end) => new[] { new { role = "assistant", content = $"{story} The {a} was very {end}." } };
+            return JsonSerializer.Serialize(new
+            {
+                input = new { messages = new[] { new { role = "user", content = $"Tell me a story about a {c} {a}." } } },
+                preferred_output = Answer("happy"),
+                non_preferred_output = Answer("sad"),
+            });
+        });
+        string path = Path.Combine(Dir, name);
+        File.WriteAllLines(path, lines);
+        return path;
+    }
+
+    /// <summary>The records of one type ("step", "eval") in metrics.jsonl.</summary>
+    public static List<JsonElement> Records(string outputDir, string type) =>
+        File.ReadLines(Path.Combine(outputDir, "metrics.jsonl"))
+            .Select(l => JsonDocument.Parse(l).RootElement)
+            .Where(e => e.GetProperty("type").GetString() == type)
+            .ToList();
+
     /// <summary>A raw-text corpus of about <paramref name="chars"/> characters (for pretraining).</summary>
     public string WriteText(int chars, string name = "corpus.txt")
     {

@@ -1,0 +1,45 @@
+using TuneSharp.Data.Batching;
+using TuneSharp.Models;
+using static TorchSharp.torch;
+
+namespace TuneSharp.Training.Loop;
+
+/// <summary>A recipe's objective on held-out batches: summed loss / units, and the named metrics' means.</summary>
+public sealed record HeldOutResult(double Loss, long Units, long TrainedTokens, IReadOnlyDictionary<string, double> Metrics);
+
+/// <summary>
+/// The validation pass of recipes whose loss is not next-token (preference pairs, ...): the recipe's own micro-batch
+/// loss, in eval mode (no dropout) and without gradients, over at most <c>maxBatches</c> batches. The loss is the sum
+/// over every batch divided by the units of all of them, like a training step (<see cref="StepDriver"/>); the model's
+/// train/eval mode is restored.
+/// </summary>
+public sealed class HeldOutObjective(IReadOnlyList<TrainBatch> batches, int? maxBatches)
+{
+    IEnumerable<TrainBatch> Used => batches.Take(maxBatches ?? int.MaxValue);
+
+    public bool HasData => batches.Count > 0;
+
+    /// <summary>Tokens (padding included) one evaluation runs through the model (its extra passes not counted).</summary>
+    public double PaddedTokens => Used.Sum(b => (double)b.Rows * b.Length);
+
+    public HeldOutResult Evaluate(CausalLM model, Func<TrainBatch, long> units, Func<TrainBatch, MicroLoss> loss)
+    {
+        bool wasTraining = model.training;
+        model.eval();
+        double sum = 0;
+        long total = 0, tokens = 0;
+        var metrics = new MetricSums();
+        using (no_grad())
+            foreach (var b in Used)
+            {
+                using var scope = NewDisposeScope();
+                var micro = loss(b);
+                sum += micro.Sum.item<float>();
+                total += units(b);
+                tokens += b.TrainedTokens;
+                if (micro.Metrics is { } m) metrics.Add(m);
+            }
+        if (wasTraining) model.train();
+        return new HeldOutResult(total == 0 ? double.NaN : sum / total, total, tokens, metrics.Means());
+    }
+}

@@ -1,0 +1,86 @@
+using TuneSharp.Data;
+using TuneSharp.Data.Batching;
+using TuneSharp.Data.Encoding;
+using TuneSharp.Data.Templates;
+using TuneSharp.Tokenizers;
+using TuneSharp.Training.Config;
+using DataSpec = TuneSharp.Data.DatasetSpec;
+
+namespace TuneSharp.Training.Setup;
+
+/// <summary>Tokenized preference pairs for training and validation, with the notes shown before training starts.</summary>
+public sealed record PreparedPairs(
+    IReadOnlyList<TokenizedPair> Train,
+    IReadOnlyList<TokenizedPair> Validation,
+    ChatTemplate Template,
+    string TemplateName,
+    IReadOnlyList<string> Notes,
+    string Fingerprint);
+
+/// <summary>
+/// From `data:` to tokenized preference pairs (OpenAI DPO JSONL, prompt/chosen/rejected records, implicit-prompt
+/// transcripts): read and validate every dataset, mix, split off validation pairs (<c>data.val_size</c> /
+/// <c>data.val_path</c>), then encode each pair with the run's chat template (<see cref="PairEncoder"/>). Every
+/// unusable pair is reported at once with its file:line.
+/// </summary>
+public static class PairDataSetup
+{
+    public static PreparedPairs Prepare(TrainConfig cfg, HfTokenizer tokenizer, string tokenizerDirectory, CancellationToken ct = default)
+    {
+        var data = cfg.Data;
+        if (data.Datasets.Count == 0) throw new ArgumentException("data.datasets is empty: give at least one dataset");
+        var problems = new List<DataProblem>();
+        var mixed = DatasetMixer.Mix([.. data.Datasets.Select(d => DataSetup.ToDataSpec(d, TextSplit.File))], new MixOptions
+        {
+            Seed = (ulong)cfg.Train.Seed,
+            ValSize = data.ValSize,
+            ValidationSpecs = data.ValPath is { } vp ? new List<DataSpec> { new(vp) } : null,
+            RemoveDuplicates = data.Dedup,
+        }, problems);
+        if (problems.Count > 0) throw DataSetup.Invalid(problems);
+        ct.ThrowIfCancellationRequested();
+        var train = data.MaxSamples is { } max ? mixed.Train.Take(max).ToList() : mixed.Train;
+        if (train.Count == 0) throw new ArgumentException("the training datasets contain no examples");
+
+        var (template, templateName, notes) = DataSetup.ResolveTemplate(cfg, tokenizer);
+        // Long pairs are always cut (prompt first), as TRL does; method.sft does not apply.
+        var settings = new EncodingSettings(data.MaxSeqLen, TrainOn.LastAssistant, Truncation.Truncate);
+        var encoder = new PairEncoder(new ExampleEncoder(tokenizer, template, settings), cfg.Method.Dpo.PromptTruncation);
+        var trainPairs = Encode(train, encoder, notes, "training", ct);
+        var valPairs = Encode(mixed.Validation, encoder, notes, "validation", ct);
+        if (data.ValSize > 0 && valPairs.Count == 0)
+            notes.Add($"warning: data.val_size {data.ValSize} of {mixed.Train.Count} pair(s) leaves no validation pair; evaluation will not run");
+        if (mixed.DuplicatesRemoved > 0) notes.Add($"{mixed.DuplicatesRemoved} exact duplicate pair(s) removed");
+        string fingerprint = DataSetup.DataKey(cfg, tokenizerDirectory, template, settings) ?? "";
+        return new PreparedPairs(trainPairs, valPairs, template, templateName, notes, fingerprint);
+    }
+
+    static List<TokenizedPair> Encode(IReadOnlyList<Example> examples, PairEncoder encoder, List<string> notes, string part, CancellationToken ct)
+    {
+        var pairs = new List<TokenizedPair>();
+        var problems = new List<string>();
+        int truncated = 0;
+        foreach (var example in examples)
+        {
+            if (pairs.Count % 256 == 0) ct.ThrowIfCancellationRequested();
+            if (example is not PreferenceExample pair)
+            {
+                problems.Add($"{example.Source}: method.stage dpo needs preference pairs (chosen and rejected), this is a {example.GetType().Name}");
+                continue;
+            }
+            var r = encoder.Encode(pair);
+            if (r.Pair is { } p) pairs.Add(p);
+            else problems.Add($"{r.Source}: {r.Reason}");
+            if (r.Status == EncodeStatus.Truncated) truncated++;
+        }
+        if (problems.Count > 0)
+            throw new DataValidationException($"{problems.Count} {part} pair(s) could not be encoded:\n  " + string.Join("\n  ", problems.Take(20)));
+        if (truncated > 0) notes.Add($"{truncated} {part} pair(s) truncated to max_seq_len (prompt first)");
+        return pairs;
+    }
+
+    /// <summary>One micro-batch of <paramref name="pairs"/>.Count = b pairs: 2b rows, the b chosen rows then the b
+    /// rejected rows, padded to the longest, so both sides go through one forward.</summary>
+    public static TrainBatch Collate(IReadOnlyList<TokenizedPair> pairs, int padId) =>
+        Collator.Pad([.. pairs.Select(p => p.Chosen), .. pairs.Select(p => p.Rejected)], padId);
+}
