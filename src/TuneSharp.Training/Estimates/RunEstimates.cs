@@ -6,17 +6,18 @@ using static TorchSharp.torch;
 namespace TuneSharp.Training.Estimates;
 
 /// <summary>The pre-flight estimates a run shows in its banner and compares with the measurement in its summary.</summary>
-/// <param name="Memory">The analytic breakdown by component.</param>
-/// <param name="PeakBytes">The estimated peak RSS: the analytic total, or when larger the peak measured during the probe
-/// plus the optimizer state the first step will allocate (the probe runs no optimizer step).</param>
+/// <param name="Memory">The analytic breakdown by component (shown; the peak when nothing was measured).</param>
+/// <param name="PeakBytes">The estimated peak RSS: measured at the end of the probe on the largest micro-batch (weights,
+/// data, that batch's activations and gradients) plus the optimizer state the first step allocates (the probe runs no
+/// optimizer step); the analytic total where the peak cannot be read.</param>
 public sealed record RunEstimate(MemoryEstimate Memory, double PeakBytes, TimeEstimate Time, RunWorkload Workload)
 {
     public double Seconds => Time.Seconds;
 
     public IReadOnlyList<string> Describe() =>
     [
-        PeakBytes > Memory.Total
-            ? $"memory estimate {Fmt.Bytes(PeakBytes)}: peak of a probe micro-batch plus the optimizer state (by component, {Fmt.Bytes(Memory.Total)}: {Memory.Breakdown()})"
+        PeakBytes != Memory.Total
+            ? $"memory estimate {Fmt.Bytes(PeakBytes)}: peak of a probe on the largest micro-batch plus the optimizer state (by component, at max_seq_len: {Fmt.Bytes(Memory.Total)}: {Memory.Breakdown()})"
             : $"memory estimate {Fmt.Bytes(PeakBytes)}: {Memory.Breakdown()}",
         Time.Describe(Workload),
     ];
@@ -65,9 +66,9 @@ public static class RunEstimates
             SgdMomentum = cfg.Optimizer.Momentum != 0,
             TrainableShapes = model.Trainable.Select(p => p.Parameter.shape).ToList(),
         });
-        double measured = probe.PeakRssBytes is { } peak ? peak + memory.Optimizer : 0;
+        double peakBytes = probe.PeakRssBytes is { } peak ? peak + memory.Optimizer : memory.Total;
         double flopsPerToken = TimeEstimator.TrainingFlopsPerToken(a, trainable, cfg.Method.IsAdapter, cfg.Data.MaxSeqLen, cfg.Train.GradCheckpointing);
         var time = TimeEstimator.Estimate(workload, probe, startupSeconds, flopsPerToken);
-        return new RunEstimate(memory, Math.Max(memory.Total, measured), time, workload);
+        return new RunEstimate(memory, peakBytes, time, workload);
     }
 }

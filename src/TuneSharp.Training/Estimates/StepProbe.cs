@@ -1,52 +1,62 @@
 using System.Diagnostics;
+using TuneSharp.Data.Batching;
 using TuneSharp.Training.Loop;
 using TuneSharp.Training.Setup;
 using static TorchSharp.torch;
 
 namespace TuneSharp.Training.Estimates;
 
-/// <summary>What one real micro-batch costs on this machine, measured before the first step.</summary>
-/// <param name="TrainSecondsPerToken">Forward + backward seconds per padded token of a training micro-batch.</param>
+/// <summary>What micro-batches cost on this machine, measured before the first step, as a fixed cost per micro-batch
+/// plus a cost per padded token (a line through the smallest and the largest micro-batch of the run).</summary>
+/// <param name="TrainSecondsPerToken">Forward + backward seconds per padded token.</param>
+/// <param name="TrainSecondsPerBatch">Forward + backward seconds of a micro-batch beyond its tokens (per-op overheads).</param>
 /// <param name="ForwardSecondsPerToken">Forward seconds per padded token without gradients (evaluation).</param>
+/// <param name="ForwardSecondsPerBatch">Forward seconds of a micro-batch beyond its tokens.</param>
 /// <param name="DecodeStepSeconds">Seconds of a one-token forward with logits (one generation step of a sample).</param>
 /// <param name="PeakRssBytes">Peak resident memory of the process up to the end of the probe (weights, activations and
-/// gradients of a full micro-batch included), or null where it cannot be read.</param>
-public sealed record ProbeResult(double TrainSecondsPerToken, double ForwardSecondsPerToken, double DecodeStepSeconds, long? PeakRssBytes);
+/// gradients of the largest micro-batch included), or null where it cannot be read.</param>
+public sealed record ProbeResult(double TrainSecondsPerToken, double TrainSecondsPerBatch, double ForwardSecondsPerToken,
+    double ForwardSecondsPerBatch, double DecodeStepSeconds, long? PeakRssBytes);
 
 /// <summary>
-/// Measures a run's real costs on its first micro-batch before training starts: forward + backward (timed twice when
-/// fast, so the first call's warm-up does not count), a forward without gradients, and a one-token forward. The probe
-/// leaves no trace: gradients are released and the training RNG (dropout) is restored, so a run with a probe takes the
-/// same steps as one without (exact resume depends on it).
+/// Measures a run's real costs before training starts, on its largest and its smallest micro-batch: forward + backward
+/// (the first call twice when fast, so its warm-up does not count), a forward without gradients, and a one-token
+/// forward. The probe leaves no trace: gradients are released and the training RNG (dropout) is restored, so a run with
+/// a probe takes the same steps as one without (exact resume depends on it).
 /// </summary>
 public static class StepProbe
 {
     /// <summary>A probe that takes longer than this is timed once: its warm-up share is small.</summary>
-    const double WarmUpMatters = 2.0;
+    const double WarmUpMatters = 10.0;
 
-    /// <param name="microBatchLoss">The recipe's loss of its first micro-batch (called inside a dispose scope).</param>
-    /// <param name="paddedTokens">Rows x length of that micro-batch, as the model sees it.</param>
-    public static ProbeResult Measure(TrainableModel model, Func<MicroLoss> microBatchLoss, long paddedTokens)
+    /// <param name="loss">The recipe's loss of a micro-batch (called inside a dispose scope).</param>
+    public static ProbeResult Measure(TrainableModel model, Func<TrainBatch, MicroLoss> loss, TrainBatch largest, TrainBatch smallest)
     {
         var rng = random.get_rng_state();
         bool wasTraining = model.Model.training;
         try
         {
             model.Model.train();
-            double train = Time(() => microBatchLoss().Sum.backward());
-            ReleaseGradients(model);
-            if (train < WarmUpMatters)
+            double TrainOnce(TrainBatch b)
             {
-                train = Time(() => microBatchLoss().Sum.backward());
+                double t = Time(() => loss(b).Sum.backward());
                 ReleaseGradients(model);
+                return t;
             }
+            double trainLarge = TrainOnce(largest);
+            if (trainLarge < WarmUpMatters) trainLarge = TrainOnce(largest);
             long? peak = ProcessMemory.PeakRssBytes();
+            double trainSmall = Tokens(smallest) == Tokens(largest) ? trainLarge : TrainOnce(smallest);
             model.Model.eval();
-            double forward;
-            using (no_grad()) forward = Time(() => microBatchLoss());
-            double decode = DecodeStep(model);
-            double tokens = Math.Max(1, paddedTokens);
-            return new ProbeResult(train / tokens, forward / tokens, decode, peak);
+            double forwardLarge, forwardSmall;
+            using (no_grad())
+            {
+                forwardLarge = Time(() => loss(largest));
+                forwardSmall = Tokens(smallest) == Tokens(largest) ? forwardLarge : Time(() => loss(smallest));
+            }
+            var (trainPerToken, trainPerBatch) = Line(Tokens(smallest), trainSmall, Tokens(largest), trainLarge);
+            var (forwardPerToken, forwardPerBatch) = Line(Tokens(smallest), forwardSmall, Tokens(largest), forwardLarge);
+            return new ProbeResult(trainPerToken, trainPerBatch, forwardPerToken, forwardPerBatch, DecodeStep(model), peak);
         }
         finally
         {
@@ -57,6 +67,16 @@ public static class StepProbe
         }
     }
 
+    static long Tokens(TrainBatch b) => (long)b.Rows * b.Length;
+
+    /// <summary>seconds = perBatch + perToken x tokens through two measurements; one point (or a negative slope) puts
+    /// everything on the tokens.</summary>
+    static (double PerToken, double PerBatch) Line(long smallTokens, double small, long largeTokens, double large)
+    {
+        if (largeTokens <= smallTokens || large <= small) return (large / Math.Max(1, largeTokens), 0);
+        double perToken = (large - small) / (largeTokens - smallTokens);
+        return (perToken, Math.Max(0, small - perToken * smallTokens));
+    }
     static double Time(Action action)
     {
         using var scope = NewDisposeScope();

@@ -6,9 +6,11 @@ namespace TuneSharp.Training.Estimates;
 /// <summary>What the rest of a run computes, for the time estimate.</summary>
 /// <param name="TrainPaddedTokens">Tokens (padding included) the remaining steps run through the model, forward and backward.</param>
 /// <param name="EvalPasses">Held-out evaluations still to come (the baseline and the final one included).</param>
+/// <param name="TrainMicroBatches">Micro-batches the remaining steps run.</param>
 /// <param name="EvalPaddedTokens">Tokens (padding included) of one evaluation pass.</param>
+/// <param name="EvalBatches">Micro-batches of one evaluation pass.</param>
 /// <param name="DecodeSteps">Generation steps of the samples still to come (at most max-new-tokens per prompt).</param>
-public sealed record RunWorkload(double TrainPaddedTokens, int EvalPasses, double EvalPaddedTokens, int DecodeSteps);
+public sealed record RunWorkload(double TrainPaddedTokens, double TrainMicroBatches, int EvalPasses, double EvalPaddedTokens, int EvalBatches, int DecodeSteps);
 
 /// <summary>A run's wall time: what has passed (start-up) and, from a probe micro-batch's measured costs, the steps,
 /// evaluations and samples still to come.</summary>
@@ -26,9 +28,9 @@ public sealed record TimeEstimate(double StartupSeconds, double TrainSeconds, do
 }
 
 /// <summary>
-/// Training time from a measured probe micro-batch (<see cref="StepProbe"/>): its forward + backward seconds per padded
-/// token times the tokens still to train, its forward seconds per token times the evaluation tokens, and its one-token
-/// step times the sample tokens. A model-FLOP count is kept beside it to report the throughput reached: per token,
+/// Training time from measured probe micro-batches (<see cref="StepProbe"/>): forward + backward seconds per padded token
+/// and per micro-batch times the tokens and micro-batches still to train, forward costs times the evaluation tokens and
+/// batches, and the one-token step times the sample tokens. A model-FLOP count is kept beside it to report the throughput reached: per token,
 /// forward costs 2 FLOPs per matmul weight (layer projections, output head, and adapters) plus 4*H*D*T for the
 /// explicit attention (QK^T and PV over the full T x T); backward costs one forward for the activation gradients plus
 /// 2 FLOPs per trainable weight for the weight gradients (full fine-tuning: 6N in total; frozen weights get no weight
@@ -50,8 +52,8 @@ public static class TimeEstimator
 
     public static TimeEstimate Estimate(RunWorkload w, ProbeResult probe, double startupSeconds, double flopsPerToken) => new(
         startupSeconds,
-        w.TrainPaddedTokens * probe.TrainSecondsPerToken,
-        w.EvalPasses * w.EvalPaddedTokens * probe.ForwardSecondsPerToken,
+        w.TrainPaddedTokens * probe.TrainSecondsPerToken + w.TrainMicroBatches * probe.TrainSecondsPerBatch,
+        w.EvalPasses * (w.EvalPaddedTokens * probe.ForwardSecondsPerToken + w.EvalBatches * probe.ForwardSecondsPerBatch),
         w.DecodeSteps * probe.DecodeStepSeconds,
         flopsPerToken);
 }

@@ -19,8 +19,8 @@ public sealed class HeldOutLoss(IReadOnlyList<TrainBatch> batches, int? maxBatch
 {
     public bool HasData => batches.Count > 0;
 
-    /// <summary>Tokens (padding included) one evaluation runs through the model.</summary>
-    public double PaddedTokens => batches.Take(maxBatches ?? int.MaxValue).Sum(b => (double)b.Rows * b.Length);
+    /// <summary>The batches one evaluation runs through the model.</summary>
+    public IReadOnlyList<TrainBatch> Batches => [.. batches.Take(maxBatches ?? int.MaxValue)];
 
     public HeldOutScore Evaluate(CausalLM model)
     {

@@ -19,8 +19,8 @@ public sealed class HeldOutObjective(IReadOnlyList<TrainBatch> batches, int? max
 
     public bool HasData => batches.Count > 0;
 
-    /// <summary>Tokens (padding included) one evaluation runs through the model (its extra passes not counted).</summary>
-    public double PaddedTokens => Used.Sum(b => (double)b.Rows * b.Length);
+    /// <summary>The batches one evaluation runs through the recipe's loss.</summary>
+    public IReadOnlyList<TrainBatch> Batches => [.. Used];
 
     public HeldOutResult Evaluate(CausalLM model, Func<TrainBatch, long> units, Func<TrainBatch, MicroLoss> loss)
     {

@@ -41,15 +41,13 @@ public static class DpoRecipe
         var (optimizer, driver, cadence) = (training.Optimizer, training.Driver, training.Cadence);
 
         // ---- resume: only the same run, from the newest checkpoint that verifies
-        var (identity, resume, state) = RecipeParts.Start(run, cfg, built.ModelDir, data.Fingerprint, model, optimizer);
+        var start = RecipeParts.Start(run, cfg, built.ModelDir, data.Fingerprint, model, optimizer);
+        var (identity, resume, state) = start;
 
-        // ---- estimates: the first micro-batch measured (policy and reference passes), times the work still to come
+        // ---- estimates: the largest micro-batch measured (policy and reference passes), times the work still to come
         var samples = new SamplePrompts(cfg.Eval.Samples, data.Template);
-        var probeBatch = plan.StepBatches(state.Step)[0];
-        var probe = StepProbe.Measure(model, () => objective.Loss(model.Model, probeBatch), (long)probeBatch.Rows * probeBatch.Length);
-        var workload = new RunWorkload(plan.PaddedTokens(totalSteps - state.Step), cadence.EvalPasses(state.Step, baseline: resume is null),
-            heldOut.PaddedTokens, samples.MaxDecodeSteps * (resume is null ? 2 : 1));
-        var estimate = RunEstimates.For(cfg, model, runtimeBytes, workload, probe, clock.Elapsed.TotalSeconds);
+        var estimate = RecipeParts.Estimate(cfg, model, plan, cadence, start, heldOut.Batches, samples, b => objective.Loss(model.Model, b),
+            runtimeBytes, clock.Elapsed.TotalSeconds);
         var counts = new DataCounts(data.Train.Count, data.Validation.Count,
             data.Train.Sum(p => (long)p.ChosenCompletion.Length + p.RejectedCompletion.Length),
             data.Train.Sum(p => 2L * p.Prompt.Length + p.ChosenCompletion.Length + p.RejectedCompletion.Length));

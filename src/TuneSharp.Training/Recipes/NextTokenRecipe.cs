@@ -38,15 +38,13 @@ public static class NextTokenRecipe
         var (optimizer, driver, cadence) = (training.Optimizer, training.Driver, training.Cadence);
 
         // ---- resume: only the same run, from the newest checkpoint that verifies
-        var (identity, resume, state) = RecipeParts.Start(run, cfg, built.ModelDir, data.Fingerprint, model, optimizer);
+        var start = RecipeParts.Start(run, cfg, built.ModelDir, data.Fingerprint, model, optimizer);
+        var (identity, resume, state) = start;
 
-        // ---- estimates: the first micro-batch measured (no trace left), times the work still to come
+        // ---- estimates: the largest micro-batch measured (no trace left), times the work still to come
         var samples = new SamplePrompts(cfg.Eval.Samples, data.ChatTemplate);
-        var probeBatch = plan.StepBatches(state.Step)[0];
-        var probe = StepProbe.Measure(model, () => NextTokenLoss(model, probeBatch), (long)probeBatch.Rows * probeBatch.Length);
-        var workload = new RunWorkload(plan.PaddedTokens(totalSteps - state.Step), cadence.EvalPasses(state.Step, baseline: resume is null),
-            heldOut.PaddedTokens, samples.MaxDecodeSteps * (resume is null ? 2 : 1));
-        var estimate = RunEstimates.For(cfg, model, runtimeBytes, workload, probe, clock.Elapsed.TotalSeconds);
+        var estimate = RecipeParts.Estimate(cfg, model, plan, cadence, start, heldOut.Batches, samples, b => NextTokenLoss(model, b),
+            runtimeBytes, clock.Elapsed.TotalSeconds);
         var counts = new DataCounts(data.Train.Count, data.Validation.Count, data.Train.Sum(s => (long)s.TrainedCount), data.Train.Sum(s => (long)s.Length));
         run.Observers.OnStart(RecipeParts.Info(cfg, run, built, totalSteps, plan.EpochsFor(totalSteps), state.Step, estimate, counts,
             data.TemplateName, data.Notes));

@@ -5,6 +5,7 @@ using TuneSharp.Training.Estimates;
 using TuneSharp.Training.Loop;
 using TuneSharp.Training.Observers;
 using TuneSharp.Training.Optim;
+using TuneSharp.Training.Report;
 using TuneSharp.Training.Runtime;
 using TuneSharp.Training.Setup;
 using static TorchSharp.torch;
@@ -67,6 +68,25 @@ public static class RecipeParts
         var state = resume is null ? TrainerState.Start : CheckpointStore.Load(resume.Path, model, optimizer);
         if (resume is not null) run.Log.WriteLine($"resuming from {resume.Path} (step {state.Step})");
         return new RecipeStart(identity, resume, state);
+    }
+
+    /// <summary>
+    /// The run's estimates: the recipe's loss measured on the largest (the activation peak) and the smallest micro-batch
+    /// of the plan (no trace left, <see cref="StepProbe"/>), times the work still to come: remaining training tokens and
+    /// micro-batches, evaluation passes over <paramref name="evalBatches"/>, sample generation (before and after a fresh
+    /// run, after a resumed one).
+    /// </summary>
+    public static RunEstimate Estimate(TrainConfig cfg, TrainableModel model, BatchPlan plan, RunCadence cadence, RecipeStart start,
+        IReadOnlyList<Data.Batching.TrainBatch> evalBatches, SamplePrompts samples, Func<Data.Batching.TrainBatch, MicroLoss> loss, long? runtimeBytes, double startupSeconds)
+    {
+        var epoch = plan.EpochBatches(0);
+        var probe = StepProbe.Measure(model, loss, epoch.MaxBy(b => (long)b.Rows * b.Length)!, epoch.MinBy(b => (long)b.Rows * b.Length)!);
+        long stepsLeft = plan.TotalSteps(cfg.Train) - start.State.Step;
+        bool fresh = start.Resume is null;
+        var workload = new RunWorkload(plan.PaddedTokens(stepsLeft), (double)epoch.Count * stepsLeft / plan.StepsPerEpoch,
+            cadence.EvalPasses(start.State.Step, baseline: fresh), evalBatches.Sum(b => (double)b.Rows * b.Length), evalBatches.Count,
+            samples.MaxDecodeSteps * (fresh ? 2 : 1));
+        return RunEstimates.For(cfg, model, runtimeBytes, workload, probe, startupSeconds);
     }
 
     /// <summary>The start notice, the same for every recipe; <paramref name="data"/> counts the recipe's examples

@@ -117,13 +117,14 @@ public sealed class EstimatorArithmeticTests
     [Fact]
     public void TimeEstimate_IsStartupPlusMeasuredCostsTimesTheWorkLeft()
     {
-        // 1e5 training tokens at 2e-5 s = 2 s; 3 evaluations of 1,000 tokens at 1e-5 s = 0.03 s; 96 decode steps at 0.01 s.
-        var w = new RunWorkload(TrainPaddedTokens: 1e5, EvalPasses: 3, EvalPaddedTokens: 1_000, DecodeSteps: 96);
-        var t = TimeEstimator.Estimate(w, new ProbeResult(2e-5, 1e-5, 0.01, null), startupSeconds: 1.5, flopsPerToken: 1e6);
-        Assert.Equal(2.0, t.TrainSeconds, 9);
-        Assert.Equal(0.03, t.EvalSeconds, 9);
+        // Training: 1e5 tokens at 2e-5 s + 50 micro-batches at 0.01 s = 2.5 s; 3 evaluations of (1,000 tokens at 1e-5 s
+        // + 4 batches at 0.005 s) = 0.09 s; 96 decode steps at 0.01 s.
+        var w = new RunWorkload(TrainPaddedTokens: 1e5, TrainMicroBatches: 50, EvalPasses: 3, EvalPaddedTokens: 1_000, EvalBatches: 4, DecodeSteps: 96);
+        var t = TimeEstimator.Estimate(w, new ProbeResult(2e-5, 0.01, 1e-5, 0.005, 0.01, null), startupSeconds: 1.5, flopsPerToken: 1e6);
+        Assert.Equal(2.5, t.TrainSeconds, 9);
+        Assert.Equal(0.09, t.EvalSeconds, 9);
         Assert.Equal(0.96, t.SampleSeconds, 9);
-        Assert.Equal(1.5 + 2.0 + 0.03 + 0.96, t.Seconds, 9);
-        Assert.Equal(1e6 * 1e5 / 2.0, t.AchievedFlopsPerSecond(w), 3); // 50 GFLOP/s
+        Assert.Equal(1.5 + 2.5 + 0.09 + 0.96, t.Seconds, 9);
+        Assert.Equal(1e6 * 1e5 / 2.5, t.AchievedFlopsPerSecond(w), 3); // 40 GFLOP/s
     }
 }
