@@ -62,44 +62,24 @@ public static class DpoRecipe
 
         // ---- the loop: one optimizer step per iteration, its loss the mean over the step's pairs
         model.Model.train();
-        var status = RunStatus.Completed;
-        double? lastLoss = null;
-        EvalMetrics? lastEval = null;
+        var record = new StepRecord(run.Observers, cadence, plan,
+            new CheckpointTarget(run.Directory.Path, model, optimizer, run.Options.ResolvedYaml, identity, cfg.Output.KeepLast));
         double elapsedBefore = state.ElapsedSeconds;
-        while (state.Step < totalSteps && status == RunStatus.Completed)
+        while (state.Step < totalSteps && record.Status == RunStatus.Completed)
         {
             ct.ThrowIfCancellationRequested();
             var stepClock = Stopwatch.StartNew();
             var batches = plan.StepBatches(state.Step);
             var result = driver.Step(state.Step, batches, DpoObjective.Pairs, b => objective.Loss(model.Model, b));
-
-            long step = state.Step + 1;
-            long trained = batches.Sum(b => (long)b.TrainedTokens);
-            long tokens = batches.Sum(b => (long)b.RealTokens);
-            double seconds = stepClock.Elapsed.TotalSeconds;
-            lastLoss = result.Loss;
-            state = state with { Step = step, TrainedTokens = state.TrainedTokens + trained, ElapsedSeconds = elapsedBefore + clock.Elapsed.TotalSeconds };
-            run.Observers.OnStep(new StepMetrics(step, plan.EpochOf(step), result.Loss, result.LearningRate, result.GradNorm,
-                trained, tokens, seconds, tokens / Math.Max(seconds, 1e-9)) { Metrics = result.Metrics });
-
-            if (cadence.EvalDue(step))
-            {
-                var score = Eval(heldOut, objective, model, step, best: false);
-                (state, bool best) = cadence.RecordEval(state, step, score.Loss);
-                lastEval = score with { IsBest = best };
-                run.Observers.OnEval(lastEval);
-            }
-            status = cadence.StatusAfter(state, run.StopRequested);
-            if (cadence.CheckpointDue(step, status))
-                run.Observers.OnCheckpoint(step, CheckpointStore.Save(run.Directory.Path, model, optimizer, state, run.Options.ResolvedYaml,
-                    identity, cfg.Output.KeepLast, state.BestStep));
+            state = record.After(state, result, batches, batches.Sum(b => (long)b.TrainedTokens), stepClock.Elapsed.TotalSeconds,
+                elapsedBefore + clock.Elapsed.TotalSeconds, () => run.StopRequested, step => Eval(heldOut, objective, model, step, best: false));
         }
 
         // ---- after: outputs, held-out metrics and samples of the trained model
         model.Model.eval();
-        if (status != RunStatus.Interrupted) run.Log.WriteLine($"saved {FinalOutputs.Save(run.Directory.Path, model, cfg, run.Log)}");
-        return report.Finish(status, state, lastLoss, clock.Elapsed.TotalSeconds, model,
-            () => lastEval?.Step == state.Step ? lastEval : Evaluate(state.Step, best: false));
+        if (record.Status != RunStatus.Interrupted) run.Log.WriteLine($"saved {FinalOutputs.Save(run.Directory.Path, model, cfg, run.Log)}");
+        return report.Finish(record.Status, state, record.LastLoss, clock.Elapsed.TotalSeconds, model,
+            () => record.LastEval?.Step == state.Step ? record.LastEval : Evaluate(state.Step, best: false));
     }
 
     /// <summary>The pairs of an epoch in training order (shuffled by seed + epoch), <c>train.micro_batch_size</c> pairs

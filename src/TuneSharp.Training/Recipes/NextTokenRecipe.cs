@@ -56,43 +56,24 @@ public static class NextTokenRecipe
 
         // ---- the loop: one optimizer step per iteration
         model.Model.train();
-        var status = RunStatus.Completed;
-        double? lastLoss = null;
-        EvalMetrics? lastEval = null;
+        var record = new StepRecord(run.Observers, cadence, plan,
+            new CheckpointTarget(run.Directory.Path, model, optimizer, run.Options.ResolvedYaml, identity, cfg.Output.KeepLast));
         double elapsedBefore = state.ElapsedSeconds;
-        while (state.Step < totalSteps && status == RunStatus.Completed)
+        while (state.Step < totalSteps && record.Status == RunStatus.Completed)
         {
             ct.ThrowIfCancellationRequested();
             var stepClock = Stopwatch.StartNew();
             var batches = plan.StepBatches(state.Step);
             var result = driver.Step(state.Step, batches, b => b.TrainedTokens, b => NextTokenLoss(model, b));
-
-            long step = state.Step + 1;
-            long tokens = batches.Sum(b => (long)b.RealTokens);
-            double seconds = stepClock.Elapsed.TotalSeconds;
-            lastLoss = result.Loss;
-            state = state with { Step = step, TrainedTokens = state.TrainedTokens + result.Units, ElapsedSeconds = elapsedBefore + clock.Elapsed.TotalSeconds };
-            run.Observers.OnStep(new StepMetrics(step, plan.EpochOf(step), result.Loss, result.LearningRate, result.GradNorm,
-                result.Units, tokens, seconds, tokens / Math.Max(seconds, 1e-9)) { Metrics = result.Metrics });
-
-            if (cadence.EvalDue(step))
-            {
-                var score = heldOut.Evaluate(model.Model);
-                (state, bool best) = cadence.RecordEval(state, step, score.Loss);
-                lastEval = new EvalMetrics(step, score.Loss, score.Perplexity, score.Accuracy, score.Tokens, best);
-                run.Observers.OnEval(lastEval);
-            }
-            status = cadence.StatusAfter(state, run.StopRequested);
-            if (cadence.CheckpointDue(step, status))
-                run.Observers.OnCheckpoint(step, CheckpointStore.Save(run.Directory.Path, model, optimizer, state, run.Options.ResolvedYaml,
-                    identity, cfg.Output.KeepLast, state.BestStep));
+            state = record.After(state, result, batches, result.Units, stepClock.Elapsed.TotalSeconds, elapsedBefore + clock.Elapsed.TotalSeconds,
+                () => run.StopRequested, step => Evaluate(model, heldOut, step, best: false)!);
         }
 
         // ---- after: outputs, held-out loss and samples of the trained model
         model.Model.eval();
-        if (status != RunStatus.Interrupted) run.Log.WriteLine($"saved {FinalOutputs.Save(run.Directory.Path, model, cfg, run.Log)}");
-        return report.Finish(status, state, lastLoss, clock.Elapsed.TotalSeconds, model,
-            () => lastEval?.Step == state.Step ? lastEval : Evaluate(model, heldOut, state.Step, best: false));
+        if (record.Status != RunStatus.Interrupted) run.Log.WriteLine($"saved {FinalOutputs.Save(run.Directory.Path, model, cfg, run.Log)}");
+        return report.Finish(record.Status, state, record.LastLoss, clock.Elapsed.TotalSeconds, model,
+            () => record.LastEval?.Step == state.Step ? record.LastEval : Evaluate(model, heldOut, state.Step, best: false));
     }
 
     /// <summary>Forward of one micro-batch: the summed next-token loss over its trained tokens.</summary>
