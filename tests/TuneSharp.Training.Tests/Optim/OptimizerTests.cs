@@ -150,7 +150,7 @@ public sealed class OptimizerTests
         using var p16 = new Parameter(init.clone());
         using var opt32 = Create(name, Groups(("w", p32)));
         using var opt16 = Create(name, Groups(("w", p16)), masterWeights: true);
-        for (int k = 0; k < 4; k++)
+        for (int k = 0; k < 6; k++)
         {
             using var scope = torch.NewDisposeScope();
             var g = torch.randn(6, 5).to(ScalarType.BFloat16);
