@@ -35,21 +35,27 @@ public sealed class DpoObjective(DpoSection settings)
         var pair = DpoLoss.Compute(settings.LossType, pc, pr, rc, rr, settings.Beta, settings.LabelSmoothing);
         var sum = pair.Losses.sum();
 
-        var metrics = new MetricSums();
+        var named = new List<(string Name, Tensor Sum)>
+        {
+            ("rewards/chosen", pair.ChosenRewards.sum()),
+            ("rewards/rejected", pair.RejectedRewards.sum()),
+            ("rewards/accuracies", pair.ChosenRewards.gt(pair.RejectedRewards).to(ScalarType.Float32).sum()),
+            ("rewards/margins", (pair.ChosenRewards - pair.RejectedRewards).sum()),
+            ("logps/chosen", pc.detach().sum()),
+            ("logps/rejected", pr.detach().sum()),
+        };
         if (settings.RpoAlpha is { } alpha)
         {
             // TRL: loss = mean over pairs of the DPO loss + alpha x NLL of the batch's chosen tokens (mean per token);
             // summed over the P pairs here, so alpha x NLL counts once per pair.
             var nll = -policy.LogProbSum.narrow(0, 0, p).sum() / policy.TokenCount.narrow(0, 0, p).sum().clamp_min(1).to(ScalarType.Float32);
             sum = sum + alpha * p * nll;
-            metrics.Add(prefix + "nll_loss", nll.item<float>() * p, p);
+            named.Add(("nll_loss", nll.detach() * p));
         }
-        Add(metrics, prefix + "rewards/chosen", pair.ChosenRewards, p);
-        Add(metrics, prefix + "rewards/rejected", pair.RejectedRewards, p);
-        Add(metrics, prefix + "rewards/accuracies", pair.ChosenRewards.gt(pair.RejectedRewards).to(ScalarType.Float32), p);
-        Add(metrics, prefix + "rewards/margins", pair.ChosenRewards - pair.RejectedRewards, p);
-        Add(metrics, prefix + "logps/chosen", pc.detach(), p);
-        Add(metrics, prefix + "logps/rejected", pr.detach(), p);
+        // One copy to the host for all metrics (one device sync per micro-batch, not one per metric).
+        var host = stack([.. named.Select(n => n.Sum.to(ScalarType.Float32))]).cpu().data<float>().ToArray();
+        var metrics = new MetricSums();
+        for (int i = 0; i < named.Count; i++) metrics.Add(prefix + named[i].Name, host[i], p);
         return new MicroLoss(sum, metrics);
     }
 
@@ -61,6 +67,4 @@ public sealed class DpoObjective(DpoSection settings)
         var logp = mean ? s.LogProbSum / s.TokenCount.clamp_min(1).to(ScalarType.Float32) : s.LogProbSum;   // [2P]
         return (logp.narrow(0, 0, p), logp.narrow(0, p, p));
     }
-
-    static void Add(MetricSums metrics, string name, Tensor values, long count) => metrics.Add(name, values.sum().item<float>(), count);
 }
