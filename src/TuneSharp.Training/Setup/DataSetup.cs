@@ -76,15 +76,22 @@ public static class DataSetup
     }
 
     /// <summary>SHA-256 over the data files, tokenizer, template, encoding settings and every other data-deciding key
-    /// (mixing, splitting, the stage and its section); null when a file cannot be read.</summary>
+    /// (mixing, splitting, the stage and the data keys of its section); null when a file cannot be read.</summary>
     internal static string? DataKey(TrainConfig cfg, string tokenizerDirectory, ChatTemplate template, EncodingSettings settings)
     {
         var files = cfg.Data.Datasets.Select(d => d.Path).Append(cfg.Data.ValPath).OfType<string>()
             .SelectMany<string, string>(p => Directory.Exists(p) ? Directory.EnumerateFiles(p, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal) : new[] { p });
-        // Everything else that decides the samples: mixing, splitting and the stage.
+        // Everything else that decides the samples: mixing, splitting, the stage and its data keys. Not the adapter
+        // (method.type, lora, ...) nor a loss setting such as dpo.beta: changing those reuses the tokenized data, and a
+        // refused resume names only them.
+        var method = new MethodSection
+        {
+            Type = MethodType.Lora, Stage = cfg.Method.Stage, Sft = cfg.Method.Sft, Pretrain = cfg.Method.Pretrain,
+            Dpo = new DpoSection { PromptTruncation = cfg.Method.Dpo.PromptTruncation },
+        };
         string extra = ConfigLoader.ToYaml(cfg with
         {
-            Model = cfg.Model with { Path = "" }, Optimizer = new(), Schedule = new(), Eval = new(), Output = new(), Logging = new(),
+            Model = cfg.Model with { Path = "" }, Method = method, Optimizer = new(), Schedule = new(), Eval = new(), Output = new(), Logging = new(),
             Train = new TrainSection { Seed = cfg.Train.Seed, MaxSteps = 1 },
         });
         try { return CacheKey.Compute(files, tokenizerDirectory, template, settings, extra: extra); }

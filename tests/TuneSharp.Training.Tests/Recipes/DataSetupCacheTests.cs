@@ -30,4 +30,23 @@ public class DataSetupCacheTests
         var changed = DataSetup.Prepare(cfg, tok, TrainHarness.ModelDir, cacheDir, TestContext.Current.CancellationToken);
         Assert.DoesNotContain(changed.Notes, n => n.Contains("from the cache"));
     }
+
+    [Fact]
+    public void DataKey_FollowsWhatDecidesTheSamples_NotTheAdapterOrTheLoss()
+    {
+        using var h = new TrainHarness();
+        string data = h.WriteChatData(12);
+        var tok = HfTokenizer.Load(TrainHarness.ModelDir);
+        string Key(params string[] overrides)
+        {
+            var cfg = h.Config(h.Yaml("lora", data), overrides);
+            return DataSetup.Prepare(cfg, tok, TrainHarness.ModelDir, Path.Combine(h.Dir, "cache"), TestContext.Current.CancellationToken).Fingerprint;
+        }
+        string key = Key();
+        Assert.Equal(key, Key("method.lora.r=4"));
+        Assert.Equal(key, Key("optimizer.lr=0.5"));
+        Assert.NotEqual(key, Key("method.sft.train_on=all"));
+        Assert.NotEqual(key, Key("data.val_size=0.25"));
+        Assert.NotEqual(key, Key("method.stage=dpo", "method.dpo.beta=0.5"));
+    }
 }
