@@ -18,6 +18,7 @@ public sealed record StepResult(double Loss, double GradNorm, double LearningRat
 /// and however unevenly units fall into micro-batches), then the global gradient norm is clipped, the optimizer steps
 /// with the scheduled learning rate, and gradients are released. Gradient synchronisation across processes belongs
 /// here, between the last backward and the clipping (docs/training-math.md).
+/// After the step the young managed generation is collected (<see cref="CollectStepGarbage"/>).
 /// </summary>
 public sealed class StepDriver(IReadOnlyList<NamedParameter> trainable, IOptimizer optimizer, LrSchedule schedule, double baseLr,
     double? maxGradNorm, long totalSteps)
@@ -44,6 +45,15 @@ public sealed class StepDriver(IReadOnlyList<NamedParameter> trainable, IOptimiz
         double lrFactor = schedule.Factor(step, totalSteps);
         if (stepUnits > 0) optimizer.Step(lrFactor);
         optimizer.ZeroGrad();
+        CollectStepGarbage();
         return new StepResult(stepUnits > 0 ? lossSum / stepUnits : double.NaN, gradNorm, baseLr * lrFactor, stepUnits, metrics.Means());
     }
+
+    /// <summary>
+    /// A step leaves many dead tensor wrappers and arrays on the managed heap (about 3 MiB per quickstart step). The workstation GC lets
+    /// generation 0 grow to about 200 MiB of such garbage before it collects when almost nothing survives, which shows as
+    /// RSS the memory estimate cannot see (+150 MiB on the stories260K quickstart). One young-generation collection per
+    /// step keeps the managed heap at its working size; it costs in proportion to what survives, which is little.
+    /// </summary>
+    public static void CollectStepGarbage() => GC.Collect(1, GCCollectionMode.Forced, blocking: true, compacting: false);
 }

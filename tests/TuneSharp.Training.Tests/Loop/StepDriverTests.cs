@@ -43,6 +43,16 @@ public sealed class StepDriverTests
     }
 
     [Fact]
+    public void EveryStep_CollectsTheYoungGarbage_SoTheManagedHeapDoesNotGrowUnseen()
+    {
+        var (w, driver, _) = Build();
+        var data = Data();
+        int before = GC.CollectionCount(1);
+        for (int step = 0; step < 3; step++) driver.Step(step, data, b => b.Units, b => SquaredError(w, b));
+        Assert.True(GC.CollectionCount(1) - before >= 3, $"{GC.CollectionCount(1) - before} generation-1 collections in 3 steps");
+    }
+
+    [Fact]
     public void UnevenMicroBatches_GiveTheSameStepAsOneBatch()
     {
         var all = Data()[0];
