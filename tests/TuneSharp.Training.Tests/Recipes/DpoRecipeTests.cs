@@ -113,7 +113,7 @@ public sealed class DpoRecipeTests
         using var h = new TrainHarness();
         var cfg = Dpo(h, h.WritePreferenceData(4), "out", "method.lora.dropout=0.1", "train.micro_batch_size=2", "method.dpo.rpo_alpha=0.5");
         using var model = ModelSetup.Build(cfg, TrainHarness.ModelDir, ScalarType.Float32);
-        var data = PairDataSetup.Prepare(cfg, model.Tokenizer, TrainHarness.ModelDir, TestContext.Current.CancellationToken);
+        var data = PairDataSetup.Prepare(cfg, model.Tokenizer, TrainHarness.ModelDir, cfg.Method.Dpo.PromptTruncation, TestContext.Current.CancellationToken);
         var batches = data.Train.Chunk(2).Select(c => PairDataSetup.Collate(c, padId: 0)).ToList();
         var objective = new DpoObjective(cfg.Method.Dpo);
         using var optimizer = OptimizerSetup.Build(cfg, model);
@@ -123,9 +123,9 @@ public sealed class DpoRecipeTests
         long step = 0;
         long growth = LiveTensors.GrowthOver(3, () =>
         {
-            var r = driver.Step(step++, batches, DpoObjective.Pairs, b => objective.Loss(model.Model, b));
+            var r = driver.Step(step++, batches, PairScores.Pairs, b => objective.Loss(model.Model, b));
             Assert.True(double.IsFinite(r.Loss) && r.Metrics.ContainsKey("nll_loss"), $"{r.Loss}");
-            heldOut.Evaluate(model.Model, DpoObjective.Pairs, b => objective.Loss(model.Model, b, prefix: "eval_"));
+            heldOut.Evaluate(model.Model, PairScores.Pairs, b => objective.Loss(model.Model, b, prefix: "eval_"));
         });
         Assert.Equal(0, growth);
     }
