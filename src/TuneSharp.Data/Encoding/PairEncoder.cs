@@ -24,8 +24,13 @@ public sealed record TokenizedPair(int[] Prompt, int[] ChosenCompletion, int[] R
         new([.. Prompt, .. completion], [.. Enumerable.Repeat(false, Prompt.Length), .. Enumerable.Repeat(true, completion.Length)], Source);
 }
 
-/// <summary>The outcome of encoding one pair: the pair (also when truncated), or the reason it cannot be used.</summary>
-public sealed record PairResult(EncodeStatus Status, TokenizedPair? Pair, SourceLocation Source, string? Reason);
+/// <summary>The outcome of encoding one pair: the pair (also when truncated), or the reason it cannot be used; for a
+/// truncated pair, which parts were cut (the prompt first, then, if still too long, both answers at their end).</summary>
+public sealed record PairResult(EncodeStatus Status, TokenizedPair? Pair, SourceLocation Source, string? Reason)
+{
+    public bool PromptTruncated { get; init; }
+    public bool AnswersTruncated { get; init; }
+}
 
 /// <summary>
 /// Encodes preference pairs with the run's chat template: prompt + chosen and prompt + rejected are rendered and
@@ -80,7 +85,11 @@ public sealed class PairEncoder(ExampleEncoder encoder, PromptTruncation promptT
         int answerKeep = max - promptKeep;
         var cut = new TokenizedPair(prompt, Head(p.ChosenCompletion, answerKeep), Head(p.RejectedCompletion, answerKeep), p.Source);
         return new PairResult(EncodeStatus.Truncated, cut, p.Source,
-            $"truncated: prompt {p.Prompt.Length} -> {prompt.Length} tokens, answers {p.ChosenCompletion.Length}/{p.RejectedCompletion.Length} -> {cut.ChosenCompletion.Length}/{cut.RejectedCompletion.Length}");
+            $"truncated: prompt {p.Prompt.Length} -> {prompt.Length} tokens, answers {p.ChosenCompletion.Length}/{p.RejectedCompletion.Length} -> {cut.ChosenCompletion.Length}/{cut.RejectedCompletion.Length}")
+        {
+            PromptTruncated = prompt.Length < p.Prompt.Length,
+            AnswersTruncated = longest > answerKeep,
+        };
     }
 
     static int[] Head(int[] ids, int n) => ids.Length <= n ? ids : ids[..n];

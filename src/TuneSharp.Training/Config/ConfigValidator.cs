@@ -31,8 +31,8 @@ internal sealed partial class ConfigValidator(BindContext ctx)
         Check(c.Method.Stage != Stage.Pretrain || c.Data.Template == TemplateSpec.Auto, "data.template",
               "'data.template' is not used by method.stage pretrain (raw text is not rendered with a chat template); remove it");
         // Pairs are collated as chosen + rejected rows of one batch, never packed.
-        Check(c.Method.Stage != Stage.Dpo || !c.Data.Packing, "data.packing",
-              "'data.packing' is not supported by method.stage dpo (chosen and rejected rows are padded into one batch); remove it");
+        Check(c.Method.Stage is not (Stage.Dpo or Stage.Orpo or Stage.Simpo) || !c.Data.Packing, "data.packing",
+              $"'data.packing' is not supported by method.stage {ConfigNames.Of(c.Method.Stage)} (chosen and rejected rows are padded into one batch); remove it");
         ValidateOptimizer(c.Optimizer);
         ValidateSchedule(c.Schedule, c.Train);
         ValidateTrain(c.Train);

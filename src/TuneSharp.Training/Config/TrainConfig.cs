@@ -102,6 +102,12 @@ public sealed record MethodSection : IStaged
     /// <summary><c>method.dpo:</c> used only when <see cref="Stage"/> is dpo.</summary>
     [StageSection(Stage.Dpo)]
     public DpoSection Dpo { get; init; } = new();
+    /// <summary><c>method.orpo:</c> used only when <see cref="Stage"/> is orpo.</summary>
+    [StageSection(Stage.Orpo)]
+    public OrpoSection Orpo { get; init; } = new();
+    /// <summary><c>method.simpo:</c> used only when <see cref="Stage"/> is simpo.</summary>
+    [StageSection(Stage.Simpo)]
+    public SimpoSection Simpo { get; init; } = new();
 
     /// <summary>True for the adapter methods (lora, dora, qlora).</summary>
     public bool IsAdapter => Type is MethodType.Lora or MethodType.Dora or MethodType.Qlora;
@@ -112,9 +118,9 @@ public sealed record MethodSection : IStaged
 /// <summary>Fine-tuning method.</summary>
 public enum MethodType { Full, Freeze, Lora, Dora, Qlora }
 
-/// <summary>Training objective: supervised fine-tuning on conversations, next-token pretraining on raw text, or direct
-/// preference optimization on chosen/rejected pairs.</summary>
-public enum Stage { Sft, Pretrain, Dpo }
+/// <summary>Training objective: supervised fine-tuning on conversations, next-token pretraining on raw text, or a
+/// preference method on chosen/rejected pairs (DPO, ORPO, SimPO).</summary>
+public enum Stage { Sft, Pretrain, Dpo, Orpo, Simpo }
 
 /// <summary><c>method.sft:</c> which tokens of a conversation are trained, and what happens to long examples.</summary>
 public sealed record SftSection
@@ -147,6 +153,32 @@ public sealed record DpoSection
     [Key("rpo_alpha", Example = "1.0", ExampleWith = "method.stage=dpo"), Positive]
     public double? RpoAlpha { get; init; }
     [Key("prompt_truncation", Example = "keep_start", ExampleWith = "method.stage=dpo")]
+    public Data.Encoding.PromptTruncation PromptTruncation { get; init; } = Data.Encoding.PromptTruncation.KeepEnd;
+}
+
+/// <summary><c>method.orpo:</c> the ORPO objective (TRL ORPOConfig names and defaults; docs/methods.md).</summary>
+public sealed record OrpoSection
+{
+    /// <summary>The paper's lambda: weight of the odds-ratio term added to the SFT loss of the chosen answer.</summary>
+    [Key("beta", Example = "0.25", ExampleWith = "method.stage=orpo"), Positive]
+    public double Beta { get; init; } = 0.1;
+    [Key("prompt_truncation", Example = "keep_start", ExampleWith = "method.stage=orpo")]
+    public Data.Encoding.PromptTruncation PromptTruncation { get; init; } = Data.Encoding.PromptTruncation.KeepEnd;
+}
+
+/// <summary><c>method.simpo:</c> the SimPO objective (TRL CPOConfig with loss_type simpo: names and defaults; docs/methods.md).</summary>
+public sealed record SimpoSection
+{
+    /// <summary>Scale of the per-token mean log-prob margin (the rewards' temperature).</summary>
+    [Key("beta", Example = "2.0", ExampleWith = "method.stage=simpo"), Positive]
+    public double Beta { get; init; } = 0.1;
+    /// <summary>Target reward margin (TRL <c>simpo_gamma</c>).</summary>
+    [Key("gamma", Example = "1.0", ExampleWith = "method.stage=simpo"), Min(0)]
+    public double Gamma { get; init; } = 0.5;
+    /// <summary>Assumed probability that a pair's labels are flipped.</summary>
+    [Key("label_smoothing", Example = "0.1", ExampleWith = "method.stage=simpo"), Range(0, 0.5)]
+    public double LabelSmoothing { get; init; }
+    [Key("prompt_truncation", Example = "keep_start", ExampleWith = "method.stage=simpo")]
     public Data.Encoding.PromptTruncation PromptTruncation { get; init; } = Data.Encoding.PromptTruncation.KeepEnd;
 }
 

@@ -88,6 +88,8 @@ public static class DataSetup
         {
             Type = MethodType.Lora, Stage = cfg.Method.Stage, Sft = cfg.Method.Sft, Pretrain = cfg.Method.Pretrain,
             Dpo = new DpoSection { PromptTruncation = cfg.Method.Dpo.PromptTruncation },
+            Orpo = new OrpoSection { PromptTruncation = cfg.Method.Orpo.PromptTruncation },
+            Simpo = new SimpoSection { PromptTruncation = cfg.Method.Simpo.PromptTruncation },
         };
         string extra = ConfigLoader.ToYaml(cfg with
         {

@@ -25,7 +25,9 @@ public sealed record PreparedPairs(
 /// </summary>
 public static class PairDataSetup
 {
-    public static PreparedPairs Prepare(TrainConfig cfg, HfTokenizer tokenizer, string tokenizerDirectory, CancellationToken ct = default)
+    /// <param name="promptTruncation">The stage section's <c>prompt_truncation</c>: which end of a long prompt is kept.</param>
+    public static PreparedPairs Prepare(TrainConfig cfg, HfTokenizer tokenizer, string tokenizerDirectory, PromptTruncation promptTruncation,
+        CancellationToken ct = default)
     {
         var data = cfg.Data;
         if (data.Datasets.Count == 0) throw new ArgumentException("data.datasets is empty: give at least one dataset");
@@ -45,9 +47,10 @@ public static class PairDataSetup
         var (template, templateName, notes) = DataSetup.ResolveTemplate(cfg, tokenizer);
         // Long pairs are always cut (prompt first), as TRL does; method.sft does not apply.
         var settings = new EncodingSettings(data.MaxSeqLen, TrainOn.LastAssistant, Truncation.Truncate);
-        var encoder = new PairEncoder(new ExampleEncoder(tokenizer, template, settings), cfg.Method.Dpo.PromptTruncation);
-        var trainPairs = Encode(train, encoder, notes, "training", ct);
-        var valPairs = Encode(mixed.Validation, encoder, notes, "validation", ct);
+        var encoder = new PairEncoder(new ExampleEncoder(tokenizer, template, settings), promptTruncation);
+        string stage = ConfigNames.Of(cfg.Method.Stage);
+        var trainPairs = Encode(train, encoder, notes, "training", stage, ct);
+        var valPairs = Encode(mixed.Validation, encoder, notes, "validation", stage, ct);
         if (data.ValSize > 0 && valPairs.Count == 0)
             notes.Add($"warning: data.val_size {data.ValSize} of {mixed.Train.Count} pair(s) leaves no validation pair; evaluation will not run");
         if (mixed.DuplicatesRemoved > 0) notes.Add($"{mixed.DuplicatesRemoved} exact duplicate pair(s) removed");
@@ -55,7 +58,7 @@ public static class PairDataSetup
         return new PreparedPairs(trainPairs, valPairs, template, templateName, notes, fingerprint);
     }
 
-    static List<TokenizedPair> Encode(IReadOnlyList<Example> examples, PairEncoder encoder, List<string> notes, string part, CancellationToken ct)
+    static List<TokenizedPair> Encode(IReadOnlyList<Example> examples, PairEncoder encoder, List<string> notes, string part, string stage, CancellationToken ct)
     {
         var pairs = new List<TokenizedPair>();
         var problems = new List<string>();
@@ -65,7 +68,7 @@ public static class PairDataSetup
             if (pairs.Count % 256 == 0) ct.ThrowIfCancellationRequested();
             if (example is not PreferenceExample pair)
             {
-                problems.Add($"{example.Source}: method.stage dpo needs preference pairs (chosen and rejected), this is a {example.GetType().Name}");
+                problems.Add($"{example.Source}: method.stage {stage} needs preference pairs (chosen and rejected), this is a {example.GetType().Name}");
                 continue;
             }
             var r = encoder.Encode(pair);

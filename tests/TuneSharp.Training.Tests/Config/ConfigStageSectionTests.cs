@@ -61,6 +61,42 @@ public sealed class ConfigStageSectionTests : ConfigTestBase
     }
 
     [Fact]
+    public void OrpoAndSimpoSections_Bind_AndDefaultAsTrl()
+    {
+        var orpo = Parse(Minimal, "method.stage=orpo", "method.orpo.beta=0.25", "method.orpo.prompt_truncation=keep_start");
+        Assert.Equal(new OrpoSection { Beta = 0.25, PromptTruncation = PromptTruncation.KeepStart }, orpo.Method.Orpo);
+        var simpo = Parse(Minimal, "method.stage=simpo", "method.simpo.beta=2", "method.simpo.gamma=1", "method.simpo.label_smoothing=0.1");
+        Assert.Equal(new SimpoSection { Beta = 2, Gamma = 1, LabelSmoothing = 0.1 }, simpo.Method.Simpo);
+        // TRL ORPOConfig beta 0.1; CPOConfig beta 0.1, simpo_gamma 0.5, label_smoothing 0; truncation_mode keep_end.
+        Assert.Equal(new OrpoSection { Beta = 0.1, PromptTruncation = PromptTruncation.KeepEnd }, new OrpoSection());
+        Assert.Equal(new SimpoSection { Beta = 0.1, Gamma = 0.5, LabelSmoothing = 0, PromptTruncation = PromptTruncation.KeepEnd }, new SimpoSection());
+    }
+
+    [Theory]
+    [InlineData("orpo", "full")]
+    [InlineData("orpo", "freeze")]
+    [InlineData("simpo", "full")]
+    [InlineData("simpo", "qlora")]
+    public void ReferenceFreeStages_AcceptEveryMethod(string stage, string type)
+    {
+        var cfg = Parse(Minimal, [$"method.stage={stage}", $"method.type={type}", .. type == "freeze" ? ["method.freeze.trainable_layers=[-1]"] : Array.Empty<string>()]);
+        Assert.Equal(stage, ConfigNames.Of(cfg.Method.Stage));
+    }
+
+    [Theory]
+    [InlineData("orpo", "data.packing=true", "data.packing", "'data.packing' is not supported by method.stage orpo")]
+    [InlineData("simpo", "data.packing=true", "data.packing", "'data.packing' is not supported by method.stage simpo")]
+    [InlineData("simpo", "method.simpo.gamma=-1", "method.simpo.gamma", "method.simpo.gamma")]
+    [InlineData("orpo", "method.orpo.beta=0", "method.orpo.beta", "method.orpo.beta")]
+    [InlineData("orpo", "method.simpo.beta=2", "method.simpo.beta", "'method.simpo.beta' belongs to method.stage simpo, this config has stage orpo")]
+    public void OrpoAndSimpo_RefuseWhatTheyCannotDo_NamingTheKey(string stage, string setting, string key, string message)
+    {
+        var ex = Fails(Minimal, $"method.stage={stage}", setting);
+        Assert.Equal(key, ex.Key);
+        Assert.Contains(message, ex.Message);
+    }
+
+    [Fact]
     public void UnknownKeyInAStageSection_ListsThatStagesKeys()
     {
         var ex = Fails(Minimal.Replace("type: lora", "type: lora\n  pretrain: {oops: 1}"));

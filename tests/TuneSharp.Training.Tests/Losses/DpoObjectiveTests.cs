@@ -43,7 +43,7 @@ public sealed class DpoObjectiveTests
         var full = ModelSetup.Build(h.Config(h.Yaml("full", data)), TrainHarness.ModelDir, ScalarType.Float32);
         policy.Model.eval();
         full.Model.eval();
-        var pairs = PairDataSetup.Prepare(cfg, policy.Tokenizer, TrainHarness.ModelDir, TestContext.Current.CancellationToken).Train;
+        var pairs = PairDataSetup.Prepare(cfg, policy.Tokenizer, TrainHarness.ModelDir, cfg.Method.Dpo.PromptTruncation, TestContext.Current.CancellationToken).Train;
         return new Setup { Policy = policy, Base = full, Batch = PairDataSetup.Collate([.. pairs.Take(3)], padId: 0), Config = cfg };
     }
 

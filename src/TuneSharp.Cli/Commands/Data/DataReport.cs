@@ -22,6 +22,9 @@ public sealed record TokenSummary(
 {
     /// <summary>Real tokens one epoch processes (prompt + trained).</summary>
     public long EpochTokens => PromptTokens + TrainedTokens;
+
+    /// <summary>The preference pairs as the pair stages encode them (null when the dataset has none).</summary>
+    public PairSummary? Pairs { get; init; }
 }
 
 /// <summary>
@@ -58,6 +61,7 @@ public static class DataInspector
         var samples = new List<TokenizedSample>();
         var lengths = new LengthHistogram();
         var dropReasons = new List<string>();
+        var failed = new HashSet<SourceLocation>();
         // Bad records were reported by the validation pass; here they are skipped silently. The examples in flight are
         // queued in input order, the order results come back in, so a refused one can be examined for the hint.
         var inFlight = new ConcurrentQueue<Example>();
@@ -70,11 +74,8 @@ public static class DataInspector
             switch (r.Status)
             {
                 case EncodeStatus.Problem:
-                    total++;
-                    counts[EncodingFailed] = counts.GetValueOrDefault(EncodingFailed) + 1;
-                    if (problems.Count < maxProblems)
-                        problems.Add(new DataProblem(r.Source, EncodingFailed, null, r.Reason ?? "could not encode",
-                            EncodingHints.For(encoder, example!)));
+                    failed.Add(r.Source);
+                    AddProblem(new DataProblem(r.Source, EncodingFailed, null, r.Reason ?? "could not encode", EncodingHints.For(encoder, example!)));
                     break;
                 case EncodeStatus.Dropped:
                     if (dropReasons.Count < 5) dropReasons.Add(r.ToString());
@@ -84,13 +85,31 @@ public static class DataInspector
                     break;
             }
         }
+        // Pairs are encoded once more as the pair stages do; a refusal not already reported above is a problem too.
+        var pairs = validation.Formats.ContainsKey(DataFormat.Preference)
+            ? PairCounts.Count(spec, tokens.Context.Tokenizer, template, tokens.MaxSeqLen, r =>
+            {
+                if (failed.Add(r.Source)) AddProblem(new DataProblem(r.Source, EncodingFailed, null, r.Reason ?? "could not encode",
+                    "method.stage dpo, orpo and simpo refuse this pair: fix or remove it"));
+            }, ct)
+            : null;
         var tok = tokens.Context.Tokenizer;
         int padId = tok.PadTokenId ?? tok.EosTokenId ?? 0;
         var summary = new TokenSummary(tokens.Context.ModelDir, description, tokens.MaxSeqLen, tokens.TrainOn, tokens.MicroBatch,
             stats.Kept, stats.Truncated, stats.Dropped, stats.Problems, stats.PromptTokens, stats.TrainedTokens,
             lengths.Min, lengths.Mean, lengths.Max, lengths.Bins(),
-            Padded(samples, tokens.MicroBatch, padId), Packed(samples, tokens.MaxSeqLen, tokens.MicroBatch, padId), dropReasons);
-        return new DataReport(validation, problems, total, counts, summary, samples.Count > 0 ? null : NoSampleLeft(stats, tokens.MaxSeqLen));
+            Padded(samples, tokens.MicroBatch, padId), Packed(samples, tokens.MaxSeqLen, tokens.MicroBatch, padId), dropReasons) { Pairs = pairs };
+        // Pairs are trainable by the pair stages even when their SFT rendering (the chosen conversation, cut at its tail)
+        // keeps no answer token: those stages cut the prompt first.
+        bool usable = samples.Count > 0 || pairs is { } pc && pc.Pairs > pc.Refused;
+        return new DataReport(validation, problems, total, counts, summary, usable ? null : NoSampleLeft(stats, tokens.MaxSeqLen));
+
+        void AddProblem(DataProblem problem)
+        {
+            total++;
+            counts[EncodingFailed] = counts.GetValueOrDefault(EncodingFailed) + 1;
+            if (problems.Count < maxProblems) problems.Add(problem);
+        }
     }
 
     /// <summary>Why no sample is left after encoding (training would stop with an empty training set).</summary>

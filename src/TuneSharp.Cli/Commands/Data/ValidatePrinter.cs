@@ -31,6 +31,13 @@ public static class ValidatePrinter
             Row(w, "truncated", N(t.Truncated), $"longer than max_seq_len {t.MaxSeqLen}; the tail is cut");
             Row(w, "dropped", N(t.Dropped), "no trained token left");
             foreach (string reason in t.DropReasons) w.WriteLine("    " + style.Dim(reason));
+            if (t.Pairs is { } p)
+            {
+                Row(w, "pairs", N(p.Pairs), "as method.stage dpo / orpo / simpo encode them (one shared prompt)");
+                Row(w, "prompt cut", N(p.PromptTruncated), $"prompt + longer answer > max_seq_len {t.MaxSeqLen}: the prompt is cut first");
+                Row(w, "answers cut", N(p.AnswersTruncated), $"still too long with the prompt at half of max_seq_len: both answers cut at their end");
+                Row(w, "refused", N(p.Refused), "pairs training would refuse (see the problems)");
+            }
             WriteHistogram(w, style, "tokens, before truncation", t.MinLength, t.MeanLength, t.MaxLength, t.Histogram);
             w.WriteLine();
             w.WriteLine(style.Bold("padding efficiency") + style.Dim($"  micro batch {t.MicroBatch}; real tokens / batch cells"));
@@ -127,6 +134,13 @@ public static class ValidatePrinter
                 ["samples"] = t.Kept,
                 ["truncated"] = t.Truncated,
                 ["dropped"] = t.Dropped,
+                ["pairs"] = t.Pairs is { } p ? new JsonObject
+                {
+                    ["pairs"] = p.Pairs,
+                    ["prompt_truncated"] = p.PromptTruncated,
+                    ["answers_truncated"] = p.AnswersTruncated,
+                    ["refused"] = p.Refused,
+                } : null,
                 ["failed"] = t.Failed,
                 ["prompt_tokens"] = t.PromptTokens,
                 ["trained_tokens"] = t.TrainedTokens,

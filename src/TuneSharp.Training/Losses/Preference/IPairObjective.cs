@@ -1,0 +1,20 @@
+using TuneSharp.Data.Batching;
+using TuneSharp.Models;
+using TuneSharp.Training.Loop;
+
+namespace TuneSharp.Training.Losses.Preference;
+
+/// <summary>
+/// The loss of one pair micro-batch (<see cref="Setup.PairDataSetup.Collate"/>: P chosen rows, then P rejected rows) for
+/// a preference method trained by <see cref="Recipes.PairRecipe"/>: the SUM of the per-pair losses (the step driver
+/// divides by the pairs of the step) and the method's metrics under TRL's names, prefixed <c>prefix</c>.
+/// </summary>
+public interface IPairObjective
+{
+    /// <summary>True when the loss needs a reference policy (DPO): the recipe then requires an adapter method, whose
+    /// reference is the model with its adapters disabled. Reference-free objectives (ORPO, SimPO) train every method.</summary>
+    bool NeedsReference { get; }
+
+    /// <param name="prefix">Metric name prefix: "" for training steps, "eval_" for evaluation.</param>
+    MicroLoss Loss(CausalLM model, TrainBatch b, string prefix = "");
+}

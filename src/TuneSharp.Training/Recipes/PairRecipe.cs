@@ -1,0 +1,107 @@
+using System.Diagnostics;
+using TuneSharp.Data.Batching;
+using TuneSharp.Data.Encoding;
+using TuneSharp.Training.Checkpoints;
+using TuneSharp.Training.Config;
+using TuneSharp.Training.Estimates;
+using TuneSharp.Training.Loop;
+using TuneSharp.Training.Losses.Preference;
+using TuneSharp.Training.Observers;
+using TuneSharp.Training.Outputs;
+using TuneSharp.Training.Report;
+using TuneSharp.Training.Setup;
+
+namespace TuneSharp.Training.Recipes;
+
+/// <summary>
+/// The training loop of the preference methods on chosen/rejected pairs (DPO, ORPO, SimPO: <see cref="DpoRecipe"/>,
+/// <see cref="OrpoRecipe"/>, <see cref="SimPoRecipe"/>), which differ only in their <see cref="IPairObjective"/>. A
+/// micro-batch is <c>train.micro_batch_size</c> pairs, chosen and rejected rows in one forward; the loss of a step is
+/// the mean over its pairs (docs/methods.md). Checkpoints, exact resume, evaluation and samples as in SFT. An objective
+/// that needs a reference policy trains adapter methods only (the reference is the model with its adapters disabled).
+/// </summary>
+public static class PairRecipe
+{
+    /// <param name="promptTruncation">The stage section's <c>prompt_truncation</c>: which end of a long prompt is kept.</param>
+    public static async Task<RunSummary> RunAsync(TrainConfig cfg, RunContext run, IPairObjective objective, PromptTruncation promptTruncation,
+        CancellationToken ct)
+    {
+        long? runtimeBytes = RunEstimates.RuntimeBaseline(); // libtorch up, no model yet: the memory estimate's baseline
+        var clock = Stopwatch.StartNew();
+        if (objective.NeedsReference && !cfg.Method.IsAdapter) // ConfigValidator refuses it first; this guards programmatic configs
+            throw new NotSupportedException($"method.stage {ConfigNames.Of(cfg.Method.Stage)} with method.type {ConfigNames.Of(cfg.Method.Type)} needs a reference copy: not implemented yet");
+
+        // ---- build: model, pairs, batches, optimizer and schedule, cadence
+        using var built = await RecipeParts.BuildModelAsync(cfg, run, ct);
+        var model = built.Model;
+        var data = PairDataSetup.Prepare(cfg, model.Tokenizer, built.ModelDir, promptTruncation, ct);
+        int padId = model.Tokenizer.PadTokenId ?? model.Tokenizer.EosTokenId ?? 0; // labels, not ids, decide the loss
+        var plan = Plan(cfg, data.Train, padId);
+        var heldOut = new HeldOutObjective(Batches(data.Validation, cfg.Train.MicroBatchSize, padId), cfg.Eval.MaxBatches);
+        long totalSteps = plan.TotalSteps(cfg.Train);
+        using var training = RecipeParts.Training(cfg, model, totalSteps, heldOut.HasData);
+        var (optimizer, driver, cadence) = (training.Optimizer, training.Driver, training.Cadence);
+
+        // ---- resume: only the same run, from the newest checkpoint that verifies
+        var start = RecipeParts.Start(run, cfg, built.ModelDir, data.Fingerprint, model, optimizer);
+        var (identity, resume, state) = start;
+
+        // ---- estimates: the largest micro-batch measured (the objective's passes), times the work still to come
+        var samples = new SamplePrompts(cfg.Eval.Samples, data.Template);
+        var estimate = RecipeParts.Estimate(cfg, model, plan, cadence, start, heldOut.Batches, samples, b => objective.Loss(model.Model, b),
+            runtimeBytes, clock.Elapsed.TotalSeconds);
+        var counts = new DataCounts(data.Train.Count, data.Validation.Count,
+            data.Train.Sum(p => (long)p.ChosenCompletion.Length + p.RejectedCompletion.Length),
+            data.Train.Sum(p => 2L * p.Prompt.Length + p.ChosenCompletion.Length + p.RejectedCompletion.Length));
+        run.Observers.OnStart(RecipeParts.Info(cfg, run, built, totalSteps, plan.EpochsFor(totalSteps), state.Step, estimate, counts,
+            data.TemplateName, ["examples are preference pairs", .. data.Notes]));
+
+        // ---- before: held-out preference metrics and samples of the untouched model (a fresh run only)
+        EvalMetrics? Evaluate(long step, bool best) => heldOut.HasData ? Eval(heldOut, objective, model, step, best) : null;
+        var report = new RunReport(run.Observers, samples, estimate.PeakBytes, estimate.Seconds);
+        if (resume is null) state = report.Before(state, model, () => Evaluate(0, best: false), ct);
+        else CheckpointStore.RestoreRng(resume.Path); // last: nothing after it may draw from the training RNG
+
+        // ---- the loop: one optimizer step per iteration, its loss the mean over the step's pairs
+        model.Model.train();
+        var record = new StepRecord(run.Observers, cadence, plan,
+            new CheckpointTarget(run.Directory.Path, model, optimizer, run.Options.ResolvedYaml, identity, cfg.Output.KeepLast));
+        double elapsedBefore = state.ElapsedSeconds;
+        while (state.Step < totalSteps && record.Status == RunStatus.Completed)
+        {
+            ct.ThrowIfCancellationRequested();
+            var stepClock = Stopwatch.StartNew();
+            var batches = plan.StepBatches(state.Step);
+            var result = driver.Step(state.Step, batches, PairScores.Pairs, b => objective.Loss(model.Model, b));
+            state = record.After(state, result, batches, batches.Sum(b => (long)b.TrainedTokens), stepClock.Elapsed.TotalSeconds,
+                elapsedBefore + clock.Elapsed.TotalSeconds, () => run.StopRequested, step => Eval(heldOut, objective, model, step, best: false));
+        }
+
+        // ---- after: outputs, held-out metrics and samples of the trained model
+        model.Model.eval();
+        if (record.Status != RunStatus.Interrupted) run.Log.WriteLine($"saved {FinalOutputs.Save(run.Directory.Path, model, cfg, run.Log)}");
+        return report.Finish(record.Status, state, record.LastLoss, clock.Elapsed.TotalSeconds, model,
+            () => record.LastEval?.Step == state.Step ? record.LastEval : Evaluate(state.Step, best: false));
+    }
+
+    /// <summary>The pairs of an epoch in training order (shuffled by seed + epoch), <c>train.micro_batch_size</c> pairs
+    /// per micro-batch, <c>train.grad_accum</c> micro-batches per step.</summary>
+    static BatchPlan Plan(TrainConfig cfg, IReadOnlyList<TokenizedPair> pairs, int padId)
+    {
+        if (pairs.Count < cfg.Train.MicroBatchSize)
+            throw new ArgumentException($"train.micro_batch_size ({cfg.Train.MicroBatchSize}) is larger than the training set ({pairs.Count} pairs after tokenization)");
+        return new BatchPlan(cfg.Train.GradAccum, epoch =>
+            Batches(BatchPlan.Order(pairs, cfg.Train.Seed, epoch, cfg.Data.Shuffle).Order, cfg.Train.MicroBatchSize, padId));
+    }
+
+    static IReadOnlyList<TrainBatch> Batches(IReadOnlyList<TokenizedPair> pairs, int microBatch, int padId) =>
+        [.. pairs.Chunk(microBatch).Select(chunk => PairDataSetup.Collate(chunk, padId))];
+
+    /// <summary>Held-out pairs: the objective's loss (as <see cref="EvalMetrics.Loss"/>) and TRL's metrics prefixed
+    /// <c>eval_</c>; perplexity and token accuracy do not apply.</summary>
+    static EvalMetrics Eval(HeldOutObjective heldOut, IPairObjective objective, TrainableModel model, long step, bool best)
+    {
+        var r = heldOut.Evaluate(model.Model, PairScores.Pairs, b => objective.Loss(model.Model, b, prefix: "eval_"));
+        return new EvalMetrics(step, r.Loss, double.NaN, double.NaN, r.TrainedTokens, best) { Metrics = r.Metrics };
+    }
+}
