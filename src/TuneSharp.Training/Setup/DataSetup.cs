@@ -88,6 +88,7 @@ public static class DataSetup
         {
             Type = MethodType.Lora, Stage = cfg.Method.Stage, Sft = cfg.Method.Sft, Pretrain = cfg.Method.Pretrain,
             Dpo = new DpoSection { PromptTruncation = cfg.Method.Dpo.PromptTruncation },
+            Kto = new KtoSection { PromptTruncation = cfg.Method.Kto.PromptTruncation },
         };
         string extra = ConfigLoader.ToYaml(cfg with
         {
