@@ -64,5 +64,8 @@ public sealed class KtoEncoder(ExampleEncoder encoder, PromptTruncation promptTr
         new KtoExample(pair.Source, pair.Prompt, pair.Rejected, Label: false, pair.Tools),
     ];
 
+    /// <summary>Whether a pair's two answers are the same messages (unpaired, one completion would carry both labels).</summary>
+    public static bool SameAnswers(PreferenceExample pair) => PairEncoder.Same(pair.Chosen, pair.Rejected);
+
     static KtoResult Problem(SourceLocation source, string reason) => new(EncodeStatus.Problem, null, source, reason);
 }

@@ -67,7 +67,7 @@ public sealed class PairEncoder(ExampleEncoder encoder, PromptTruncation promptT
             $"truncated: prompt {p.Prompt.Length} -> {prompt.Length} tokens, answers {p.ChosenCompletion.Length}/{p.RejectedCompletion.Length} -> {cut.ChosenCompletion.Length}/{cut.RejectedCompletion.Length}");
     }
 
-    static bool Same(IReadOnlyList<ChatMessage> a, IReadOnlyList<ChatMessage> b) =>
+    internal static bool Same(IReadOnlyList<ChatMessage> a, IReadOnlyList<ChatMessage> b) =>
         a.Count == b.Count && a.Zip(b).All(x => x.First.Role == x.Second.Role && x.First.Content == x.Second.Content
             && x.First.ToolCalls?.ToJsonString() == x.Second.ToolCalls?.ToJsonString());
 

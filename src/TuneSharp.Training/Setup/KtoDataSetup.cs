@@ -60,6 +60,9 @@ public static class KtoDataSetup
                 case KtoExample k:
                     items = [k];
                     break;
+                case PreferenceExample pair when KtoEncoder.SameAnswers(pair):
+                    problems.Add($"{example.Source}: chosen and rejected are identical: the same completion would be both desirable and undesirable");
+                    continue;
                 case PreferenceExample pair:
                     items = KtoEncoder.Unpair(pair);
                     unpaired++;
@@ -71,11 +74,6 @@ public static class KtoDataSetup
             var results = items.Select(encoder.Encode).ToList();
             foreach (var r in results.Where(r => r.Example is null)) problems.Add($"{r.Source}: {r.Reason}");
             if (results.Any(r => r.Example is null)) continue;
-            if (results.Count == 2 && results[0].Example!.Completion.AsSpan().SequenceEqual(results[1].Example!.Completion))
-            {
-                problems.Add($"{example.Source}: chosen and rejected are identical: the same completion would be both desirable and undesirable");
-                continue;
-            }
             encoded.AddRange(results.Select(r => r.Example!));
             truncated += results.Count(r => r.Status == EncodeStatus.Truncated);
         }
