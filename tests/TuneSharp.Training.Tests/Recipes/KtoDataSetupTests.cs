@@ -1,5 +1,6 @@
 using TuneSharp.Data;
 using TuneSharp.Data.Encoding;
+using TuneSharp.Testing;
 using TuneSharp.Tokenizers;
 using TuneSharp.Training.Setup;
 using Xunit;
@@ -83,6 +84,21 @@ public sealed class KtoDataSetupTests
         // The prompt keeps at least half of max_seq_len; the completion gets the rest, cut at its end.
         Assert.Equal(Math.Max(max / 2, max - whole.Completion.Length), cut.Prompt.Length);
         Assert.Equal(whole.Completion[..(max - cut.Prompt.Length)], cut.Completion);
+    }
+
+    [Fact]
+    public void LlamaFactoryKtoDemo_IsRead_WithBothLabels()
+    {
+        // The real LLaMA-Factory demo file (messages + label; the last message is the judged completion).
+        using var h = new TrainHarness();
+        string demo = Fixtures.Get("datasets/llamafactory-demo/kto_en_demo.json");
+        var data = KtoDataSetup.Prepare(h.Config(h.Yaml("lora", demo), "method.stage=kto", "data.max_seq_len=256"), Tokenizer,
+            TrainHarness.ModelDir, TestContext.Current.CancellationToken);
+        Assert.True(data.Train.Count > 100, $"{data.Train.Count}");
+        Assert.Contains(data.Train, e => e.Desirable);
+        Assert.Contains(data.Train, e => !e.Desirable);
+        Assert.All(data.Train, e => Assert.True(e.Completion.Length > 0 && e.Prompt.Length + e.Completion.Length <= 256));
+        Assert.Contains(data.Notes, n => n.Contains("desirable,") && n.Contains("undesirable training example(s)"));
     }
 
     [Fact]
