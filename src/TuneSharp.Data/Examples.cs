@@ -41,4 +41,4 @@ public sealed record PreferenceExample(SourceLocation Source, IReadOnlyList<Chat
 
 /// <summary>KTO: a prompt and one completion labelled desirable (true) or undesirable (false).</summary>
 public sealed record KtoExample(SourceLocation Source, IReadOnlyList<ChatMessage> Prompt,
-    IReadOnlyList<ChatMessage> Completion, bool Label) : Example(Source);
+    IReadOnlyList<ChatMessage> Completion, bool Label, JsonArray? Tools = null) : Example(Source);

@@ -17,7 +17,7 @@ public static class TrainCommand
             Arity = ArgumentArity.ZeroOrMore,
         };
         var resume = new Option<bool>("--resume") { Description = "Continue from the newest checkpoint in output.dir (required to exist)." };
-        var cmd = new Command("train", "Fine-tune a model as the config says (full, freeze, LoRA, DoRA, QLoRA; SFT, pretraining or DPO).")
+        var cmd = new Command("train", "Fine-tune a model as the config says (full, freeze, LoRA, DoRA, QLoRA; SFT, pretraining, DPO or KTO).")
         {
             config, overrides, resume,
         };

@@ -36,4 +36,8 @@ public sealed record TrainBatch(int Rows, int Length, long[] InputIds, long[] La
     public int TrainedTokens { get; init; }
 
     public int Samples { get; init; }
+
+    /// <summary>KTO batches only: whether the completion of each example row (the first <c>Desirable.Length</c> rows)
+    /// is desirable; the rows after them are the examples' KL rows. Null for every other batch.</summary>
+    public bool[]? Desirable { get; init; }
 }

@@ -41,9 +41,7 @@ public sealed record PairResult(EncodeStatus Status, TokenizedPair? Pair, Source
 /// </summary>
 public sealed class PairEncoder(ExampleEncoder encoder, PromptTruncation promptTruncation = PromptTruncation.KeepEnd)
 {
-    // Untruncated (the pair's own rule applies below); only the final assistant turn is trained: the completion.
-    readonly ExampleEncoder _whole = new(encoder.Tokenizer, encoder.Template,
-        encoder.Settings with { MaxSeqLen = int.MaxValue, TrainOn = TrainOn.LastAssistant, Truncation = Truncation.Truncate }, encoder.TemplateVariables);
+    readonly PromptCompletion _split = new(encoder);
 
     public PairResult Encode(PreferenceExample pair)
     {
@@ -51,39 +49,25 @@ public sealed class PairEncoder(ExampleEncoder encoder, PromptTruncation promptT
         if (pair.Chosen.Count == 0 || pair.Rejected.Count == 0)
             return Problem(source, $"the {(pair.Chosen.Count == 0 ? "chosen" : "rejected")} answer is missing");
         if (Same(pair.Chosen, pair.Rejected)) return Problem(source, "chosen and rejected are identical: the pair teaches nothing");
-        var chosen = Split(pair with { Rejected = [] }, pair.Chosen, "chosen");
+        var chosen = _split.Split(source, pair.Prompt, pair.Chosen, pair.Tools, "chosen");
         if (chosen.Error is { } e1) return Problem(source, e1);
-        var rejected = Split(pair, pair.Rejected, "rejected");
+        var rejected = _split.Split(source, pair.Prompt, pair.Rejected, pair.Tools, "rejected");
         if (rejected.Error is { } e2) return Problem(source, e2);
         if (!chosen.Prompt.AsSpan().SequenceEqual(rejected.Prompt))
             return Problem(source, "the prompt renders differently before the chosen and the rejected answer (the chat template depends on the answer); pairs need one shared prompt");
         return Truncate(new TokenizedPair(chosen.Prompt, chosen.Completion, rejected.Completion, source));
     }
 
-    (int[] Prompt, int[] Completion, string? Error) Split(PreferenceExample pair, IReadOnlyList<ChatMessage> answer, string side)
-    {
-        if (answer.All(m => string.IsNullOrEmpty(m.Content) && m.ToolCalls is null)) return ([], [], $"the {side} answer is empty");
-        var result = _whole.Encode(new ChatExample(pair.Source, [.. pair.Prompt, .. answer], pair.Tools));
-        if (result.Sample is not { } s) return ([], [], $"{side}: {result.Reason}");
-        int first = Array.IndexOf(s.Trained, true);
-        int last = Array.LastIndexOf(s.Trained, true);
-        if (first < 0) return ([], [], $"the {side} answer has no token to train");
-        // The completion is the trained span; tokens the template writes after it (a trailing newline) are dropped.
-        return (s.InputIds[..first], s.InputIds[first..(last + 1)], null);
-    }
-
     PairResult Truncate(TokenizedPair p)
     {
         int max = encoder.Settings.MaxSeqLen;
         int longest = Math.Max(p.ChosenCompletion.Length, p.RejectedCompletion.Length);
-        int excess = p.Prompt.Length + longest - max;
-        if (excess <= 0) return new PairResult(EncodeStatus.Encoded, p, p.Source, null);
+        if (p.Prompt.Length + longest <= max) return new PairResult(EncodeStatus.Encoded, p, p.Source, null);
         if (encoder.Settings.Truncation == Truncation.Drop)
             return new PairResult(EncodeStatus.Dropped, null, p.Source, $"{p.Prompt.Length} prompt + {longest} answer tokens > max_seq_len {max}");
-        int promptKeep = Math.Max(Math.Min(p.Prompt.Length, max / 2), p.Prompt.Length - excess);
-        int[] prompt = promptTruncation == PromptTruncation.KeepEnd ? p.Prompt[^promptKeep..] : p.Prompt[..promptKeep];
-        int answerKeep = max - promptKeep;
-        var cut = new TokenizedPair(prompt, Head(p.ChosenCompletion, answerKeep), Head(p.RejectedCompletion, answerKeep), p.Source);
+        var (promptKeep, answerKeep) = PromptCompletion.Budget(p.Prompt.Length, longest, max);
+        int[] prompt = PromptCompletion.CutPrompt(p.Prompt, promptKeep, promptTruncation);
+        var cut = new TokenizedPair(prompt, PromptCompletion.Head(p.ChosenCompletion, answerKeep), PromptCompletion.Head(p.RejectedCompletion, answerKeep), p.Source);
         return new PairResult(EncodeStatus.Truncated, cut, p.Source,
             $"truncated: prompt {p.Prompt.Length} -> {prompt.Length} tokens, answers {p.ChosenCompletion.Length}/{p.RejectedCompletion.Length} -> {cut.ChosenCompletion.Length}/{cut.RejectedCompletion.Length}")
         {
@@ -92,9 +76,7 @@ public sealed class PairEncoder(ExampleEncoder encoder, PromptTruncation promptT
         };
     }
 
-    static int[] Head(int[] ids, int n) => ids.Length <= n ? ids : ids[..n];
-
-    static bool Same(IReadOnlyList<ChatMessage> a, IReadOnlyList<ChatMessage> b) =>
+    internal static bool Same(IReadOnlyList<ChatMessage> a, IReadOnlyList<ChatMessage> b) =>
         a.Count == b.Count && a.Zip(b).All(x => x.First.Role == x.Second.Role && x.First.Content == x.Second.Content
             && x.First.ToolCalls?.ToJsonString() == x.Second.ToolCalls?.ToJsonString());
 

@@ -33,6 +33,7 @@ internal sealed partial class ConfigValidator(BindContext ctx)
         // Pairs are collated as chosen + rejected rows of one batch, never packed.
         Check(c.Method.Stage is not (Stage.Dpo or Stage.Orpo or Stage.Simpo) || !c.Data.Packing, "data.packing",
               $"'data.packing' is not supported by method.stage {ConfigNames.Of(c.Method.Stage)} (chosen and rejected rows are padded into one batch); remove it");
+        ValidateKto(c);
         ValidateOptimizer(c.Optimizer);
         ValidateSchedule(c.Schedule, c.Train);
         ValidateTrain(c.Train);
@@ -100,6 +101,20 @@ internal sealed partial class ConfigValidator(BindContext ctx)
             foreach (string path in given) ctx.ErrorAt(path, $"'{path}' {belongs}");
             if (given.Count == 0 && ctx.IsSet(section)) ctx.ErrorAt(section, $"'{section}' {belongs}");
         }
+    }
+
+    /// <summary>KTO: completions and their mismatched KL rows are padded into one batch, the reference is the model with
+    /// its adapters disabled, and the KL estimate needs at least two examples per optimizer step.</summary>
+    void ValidateKto(TrainConfig c)
+    {
+        if (c.Method.Stage != Stage.Kto) return;
+        Check(!c.Data.Packing, "data.packing",
+              "'data.packing' is not supported by method.stage kto (completions and their KL rows are padded into one batch); remove it");
+        Check(c.Method.IsAdapter, "method.type",
+              $"method.stage kto with method.type {ConfigNames.Of(c.Method.Type)} needs a reference copy: not implemented yet (use lora, dora or qlora)");
+        Check(c.Train.MicroBatchSize * c.Train.GradAccum >= 2, "train.micro_batch_size",
+              "method.stage kto needs at least 2 examples per optimizer step (train.micro_batch_size x train.grad_accum): " +
+              "the KL estimate pairs each completion with another example's prompt");
     }
 
     void ValidateMethod(MethodSection m)

@@ -108,6 +108,9 @@ public sealed record MethodSection : IStaged
     /// <summary><c>method.simpo:</c> used only when <see cref="Stage"/> is simpo.</summary>
     [StageSection(Stage.Simpo)]
     public SimpoSection Simpo { get; init; } = new();
+    /// <summary><c>method.kto:</c> used only when <see cref="Stage"/> is kto.</summary>
+    [StageSection(Stage.Kto)]
+    public KtoSection Kto { get; init; } = new();
 
     /// <summary>True for the adapter methods (lora, dora, qlora).</summary>
     public bool IsAdapter => Type is MethodType.Lora or MethodType.Dora or MethodType.Qlora;
@@ -120,7 +123,9 @@ public enum MethodType { Full, Freeze, Lora, Dora, Qlora }
 
 /// <summary>Training objective: supervised fine-tuning on conversations, next-token pretraining on raw text, or a
 /// preference method on chosen/rejected pairs (DPO, ORPO, SimPO).</summary>
-public enum Stage { Sft, Pretrain, Dpo, Orpo, Simpo }
+/// <summary>Training objective: supervised fine-tuning on conversations, next-token pretraining on raw text, direct
+/// preference optimization on chosen/rejected pairs, or KTO on completions labelled desirable or undesirable.</summary>
+public enum Stage { Sft, Pretrain, Dpo, Orpo, Simpo, Kto }
 
 /// <summary><c>method.sft:</c> which tokens of a conversation are trained, and what happens to long examples.</summary>
 public sealed record SftSection
@@ -179,6 +184,22 @@ public sealed record SimpoSection
     [Key("label_smoothing", Example = "0.1", ExampleWith = "method.stage=simpo"), Range(0, 0.5)]
     public double LabelSmoothing { get; init; }
     [Key("prompt_truncation", Example = "keep_start", ExampleWith = "method.stage=simpo")]
+    public Data.Encoding.PromptTruncation PromptTruncation { get; init; } = Data.Encoding.PromptTruncation.KeepEnd;
+}
+
+/// <summary><c>method.kto:</c> the KTO objective (TRL KTOConfig names and defaults; docs/methods.md).</summary>
+public sealed record KtoSection
+{
+    /// <summary>Strength of the KL penalty towards the reference model (the rewards' temperature).</summary>
+    [Key("beta", Example = "0.5", ExampleWith = "method.stage=kto"), Positive]
+    public double Beta { get; init; } = 0.1;
+    /// <summary>Weight of the loss of desirable completions (raise it when they are the rarer label).</summary>
+    [Key("desirable_weight", Example = "1.33", ExampleWith = "method.stage=kto"), Positive]
+    public double DesirableWeight { get; init; } = 1.0;
+    /// <summary>Weight of the loss of undesirable completions.</summary>
+    [Key("undesirable_weight", Example = "1.33", ExampleWith = "method.stage=kto"), Positive]
+    public double UndesirableWeight { get; init; } = 1.0;
+    [Key("prompt_truncation", Example = "keep_start", ExampleWith = "method.stage=kto")]
     public Data.Encoding.PromptTruncation PromptTruncation { get; init; } = Data.Encoding.PromptTruncation.KeepEnd;
 }
 

@@ -90,6 +90,7 @@ public static class DataSetup
             Dpo = new DpoSection { PromptTruncation = cfg.Method.Dpo.PromptTruncation },
             Orpo = new OrpoSection { PromptTruncation = cfg.Method.Orpo.PromptTruncation },
             Simpo = new SimpoSection { PromptTruncation = cfg.Method.Simpo.PromptTruncation },
+            Kto = new KtoSection { PromptTruncation = cfg.Method.Kto.PromptTruncation },
         };
         string extra = ConfigLoader.ToYaml(cfg with
         {

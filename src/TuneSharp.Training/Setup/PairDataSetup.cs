@@ -4,7 +4,6 @@ using TuneSharp.Data.Encoding;
 using TuneSharp.Data.Templates;
 using TuneSharp.Tokenizers;
 using TuneSharp.Training.Config;
-using DataSpec = TuneSharp.Data.DatasetSpec;
 
 namespace TuneSharp.Training.Setup;
 
@@ -30,30 +29,18 @@ public static class PairDataSetup
         CancellationToken ct = default)
     {
         var data = cfg.Data;
-        if (data.Datasets.Count == 0) throw new ArgumentException("data.datasets is empty: give at least one dataset");
-        var problems = new List<DataProblem>();
-        var mixed = DatasetMixer.Mix([.. data.Datasets.Select(d => DataSetup.ToDataSpec(d, TextSplit.File))], new MixOptions
-        {
-            Seed = (ulong)cfg.Train.Seed,
-            ValSize = data.ValSize,
-            ValidationSpecs = data.ValPath is { } vp ? new List<DataSpec> { new(vp) } : null,
-            RemoveDuplicates = data.Dedup,
-        }, problems);
-        if (problems.Count > 0) throw DataSetup.Invalid(problems);
-        ct.ThrowIfCancellationRequested();
-        var train = data.MaxSamples is { } max ? mixed.Train.Take(max).ToList() : mixed.Train;
-        if (train.Count == 0) throw new ArgumentException("the training datasets contain no examples");
+        var examples = PreferenceExamples.Read(cfg, ct);
 
         var (template, templateName, notes) = DataSetup.ResolveTemplate(cfg, tokenizer);
         // Long pairs are always cut (prompt first), as TRL does; method.sft does not apply.
         var settings = new EncodingSettings(data.MaxSeqLen, TrainOn.LastAssistant, Truncation.Truncate);
         var encoder = new PairEncoder(new ExampleEncoder(tokenizer, template, settings), promptTruncation);
         string stage = ConfigNames.Of(cfg.Method.Stage);
-        var trainPairs = Encode(train, encoder, notes, "training", stage, ct);
-        var valPairs = Encode(mixed.Validation, encoder, notes, "validation", stage, ct);
+        var trainPairs = Encode(examples.Train, encoder, notes, "training", stage, ct);
+        var valPairs = Encode(examples.Validation, encoder, notes, "validation", stage, ct);
         if (data.ValSize > 0 && valPairs.Count == 0)
-            notes.Add($"warning: data.val_size {data.ValSize} of {mixed.Train.Count} pair(s) leaves no validation pair; evaluation will not run");
-        if (mixed.DuplicatesRemoved > 0) notes.Add($"{mixed.DuplicatesRemoved} exact duplicate pair(s) removed");
+            notes.Add($"warning: data.val_size {data.ValSize} of {examples.TrainBeforeCap} pair(s) leaves no validation pair; evaluation will not run");
+        if (examples.DuplicatesRemoved > 0) notes.Add($"{examples.DuplicatesRemoved} exact duplicate pair(s) removed");
         string fingerprint = DataSetup.DataKey(cfg, tokenizerDirectory, template, settings) ?? "";
         return new PreparedPairs(trainPairs, valPairs, template, templateName, notes, fingerprint);
     }

@@ -19,6 +19,7 @@ public sealed class ExactResumeTests
         { "dpo", "lora", [] },
         { "orpo", "full", [] },
         { "simpo", "lora", [] },
+        { "kto", "lora", [] },
         { "sft", "full", [] },
         { "sft", "lora", ["optimizer.name=sgd", "optimizer.momentum=0.9", "optimizer.lr=0.05"] },
         { "sft", "full", ["optimizer.name=adamw_8bit"] },
@@ -29,7 +30,7 @@ public sealed class ExactResumeTests
     public void StoppedAndResumed_EqualsUninterrupted_WithDropout(string stage, string method, string[] optimizer)
     {
         using var h = new TrainHarness();
-        string data = stage switch { "pretrain" => h.WriteText(4000), "dpo" or "orpo" or "simpo" => h.WritePreferenceData(24), _ => h.WriteChatData(24) };
+        string data = stage switch { "pretrain" => h.WriteText(4000), "dpo" or "orpo" or "simpo" => h.WritePreferenceData(24), "kto" => KtoData.Write(h, 24), _ => h.WriteChatData(24) };
         string[] extra = [$"method.stage={stage}", "train.max_steps=6", .. optimizer,
             .. method == "lora" ? ["method.lora.dropout=0.2"] : Array.Empty<string>()];
         var reference = h.Config(h.Yaml(method, data, chatTemplate: stage != "pretrain"), [.. extra, $"output.dir={Path.Combine(h.Dir, "reference")}"]);

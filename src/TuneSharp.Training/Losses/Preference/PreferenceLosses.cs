@@ -97,9 +97,21 @@ public static class KtoLoss
     public static PairLoss Compute(Tensor policyLogp, Tensor refLogp, Tensor desirable, Tensor policyKlLogp, Tensor refKlLogp,
         double beta, double desirableWeight = 1, double undesirableWeight = 1)
     {
+        using var scope = NewDisposeScope();
+        var p = Compute(policyLogp, refLogp, desirable, KlEstimate(policyKlLogp, refKlLogp), beta, desirableWeight, undesirableWeight);
+        return DpoLoss.Detached(p.Losses, p.ChosenRewards, p.RejectedRewards);
+    }
+
+    /// <summary>z0 = max(0, mean(log pi(y'|x) - log pi_ref(y'|x))) over mismatched pairs [M], detached: [1].</summary>
+    public static Tensor KlEstimate(Tensor policyKlLogp, Tensor refKlLogp) =>
+        (policyKlLogp - refKlLogp).mean().clamp_min(0).detach().reshape(1);
+
+    /// <param name="kl">The KL estimate z0 [1] (detached, already clamped at 0), e.g. over all the examples of a step.</param>
+    public static PairLoss Compute(Tensor policyLogp, Tensor refLogp, Tensor desirable, Tensor kl,
+        double beta, double desirableWeight = 1, double undesirableWeight = 1)
+    {
         if (beta <= 0) throw new ArgumentOutOfRangeException(nameof(beta), $"kto: beta must be > 0, got {beta}");
         using var scope = NewDisposeScope();
-        var kl = (policyKlLogp - refKlLogp).mean().clamp_min(0).detach().reshape(1);                       // [1]
         var r = policyLogp - refLogp;                                                                        // [N]
         var good = desirableWeight * (1 - (beta * (r - kl)).sigmoid());
         var bad = undesirableWeight * (1 - (beta * (kl - r)).sigmoid());
