@@ -36,4 +36,8 @@ public sealed record TrainBatch(int Rows, int Length, long[] InputIds, long[] La
     public int TrainedTokens { get; init; }
 
     public int Samples { get; init; }
+
+    /// <summary>Pair batches (chosen rows, then rejected rows): each pair's margin (0 where a pair has none), or null
+    /// when no pair of the batch has one. Used by reward models.</summary>
+    public double[]? PairMargins { get; init; }
 }

@@ -17,6 +17,9 @@ public enum PromptTruncation
 /// </summary>
 public sealed record TokenizedPair(int[] Prompt, int[] ChosenCompletion, int[] RejectedCompletion, SourceLocation Source)
 {
+    /// <summary>The pair's margin (<see cref="PreferenceExample.Margin"/>), used by reward models; null = none.</summary>
+    public double? Margin { get; init; }
+
     public TokenizedSample Chosen => Row(ChosenCompletion);
     public TokenizedSample Rejected => Row(RejectedCompletion);
 
@@ -52,7 +55,7 @@ public sealed class PairEncoder(ExampleEncoder encoder, PromptTruncation promptT
         if (rejected.Error is { } e2) return Problem(source, e2);
         if (!chosen.Prompt.AsSpan().SequenceEqual(rejected.Prompt))
             return Problem(source, "the prompt renders differently before the chosen and the rejected answer (the chat template depends on the answer); pairs need one shared prompt");
-        return Truncate(new TokenizedPair(chosen.Prompt, chosen.Completion, rejected.Completion, source));
+        return Truncate(new TokenizedPair(chosen.Prompt, chosen.Completion, rejected.Completion, source) { Margin = pair.Margin });
     }
 
     (int[] Prompt, int[] Completion, string? Error) Split(PreferenceExample pair, IReadOnlyList<ChatMessage> answer, string side)
@@ -78,7 +81,7 @@ public sealed class PairEncoder(ExampleEncoder encoder, PromptTruncation promptT
         int promptKeep = Math.Max(Math.Min(p.Prompt.Length, max / 2), p.Prompt.Length - excess);
         int[] prompt = promptTruncation == PromptTruncation.KeepEnd ? p.Prompt[^promptKeep..] : p.Prompt[..promptKeep];
         int answerKeep = max - promptKeep;
-        var cut = new TokenizedPair(prompt, Head(p.ChosenCompletion, answerKeep), Head(p.RejectedCompletion, answerKeep), p.Source);
+        var cut = new TokenizedPair(prompt, Head(p.ChosenCompletion, answerKeep), Head(p.RejectedCompletion, answerKeep), p.Source) { Margin = p.Margin };
         return new PairResult(EncodeStatus.Truncated, cut, p.Source,
             $"truncated: prompt {p.Prompt.Length} -> {prompt.Length} tokens, answers {p.ChosenCompletion.Length}/{p.RejectedCompletion.Length} -> {cut.ChosenCompletion.Length}/{cut.RejectedCompletion.Length}");
     }

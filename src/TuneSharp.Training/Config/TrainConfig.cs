@@ -102,6 +102,9 @@ public sealed record MethodSection : IStaged
     /// <summary><c>method.dpo:</c> used only when <see cref="Stage"/> is dpo.</summary>
     [StageSection(Stage.Dpo)]
     public DpoSection Dpo { get; init; } = new();
+    /// <summary><c>method.reward:</c> used only when <see cref="Stage"/> is reward.</summary>
+    [StageSection(Stage.Reward)]
+    public RewardSection Reward { get; init; } = new();
 
     /// <summary>True for the adapter methods (lora, dora, qlora).</summary>
     public bool IsAdapter => Type is MethodType.Lora or MethodType.Dora or MethodType.Qlora;
@@ -113,8 +116,8 @@ public sealed record MethodSection : IStaged
 public enum MethodType { Full, Freeze, Lora, Dora, Qlora }
 
 /// <summary>Training objective: supervised fine-tuning on conversations, next-token pretraining on raw text, or direct
-/// preference optimization on chosen/rejected pairs.</summary>
-public enum Stage { Sft, Pretrain, Dpo }
+/// preference optimization on chosen/rejected pairs, or a reward model (a scalar score head) on chosen/rejected pairs.</summary>
+public enum Stage { Sft, Pretrain, Dpo, Reward }
 
 /// <summary><c>method.sft:</c> which tokens of a conversation are trained, and what happens to long examples.</summary>
 public sealed record SftSection
@@ -148,6 +151,15 @@ public sealed record DpoSection
     public double? RpoAlpha { get; init; }
     [Key("prompt_truncation", Example = "keep_start", ExampleWith = "method.stage=dpo")]
     public Data.Encoding.PromptTruncation PromptTruncation { get; init; } = Data.Encoding.PromptTruncation.KeepEnd;
+}
+
+/// <summary><c>method.reward:</c> the reward model's pairwise objective (TRL RewardConfig names; docs/methods.md).</summary>
+public sealed record RewardSection
+{
+    /// <summary>Weight of the penalty pulling scores towards 0: coefficient x mean over pairs of (r_chosen + r_rejected)^2
+    /// (Eisenstein et al. 2023); null = off.</summary>
+    [Key("center_rewards_coefficient", Example = "0.01", ExampleWith = "method.stage=reward"), Positive]
+    public double? CenterRewardsCoefficient { get; init; }
 }
 
 /// <summary><c>method.freeze:</c> which parts stay trainable when everything else is frozen.</summary>

@@ -46,6 +46,7 @@ public static class TrainRun
                 // Pretraining is next-token training on raw-text windows: the same recipe, other data (DataSetup).
                 Stage.Sft or Stage.Pretrain => NextTokenRecipe.RunAsync(cfg, run, ct),
                 Stage.Dpo => DpoRecipe.RunAsync(cfg, run, ct),
+                Stage.Reward => RewardRecipe.RunAsync(cfg, run, ct),
                 var other => throw new NotSupportedException($"method.stage {ConfigNames.Of(other)} has no recipe"),
             });
             directory.Record(summary.Status, summary.Steps);

@@ -46,8 +46,9 @@ public static class PairDataSetup
         // Long pairs are always cut (prompt first), as TRL does; method.sft does not apply.
         var settings = new EncodingSettings(data.MaxSeqLen, TrainOn.LastAssistant, Truncation.Truncate);
         var encoder = new PairEncoder(new ExampleEncoder(tokenizer, template, settings), cfg.Method.Dpo.PromptTruncation);
-        var trainPairs = Encode(train, encoder, notes, "training", ct);
-        var valPairs = Encode(mixed.Validation, encoder, notes, "validation", ct);
+        string stage = ConfigNames.Of(cfg.Method.Stage);
+        var trainPairs = Encode(train, encoder, notes, "training", stage, ct);
+        var valPairs = Encode(mixed.Validation, encoder, notes, "validation", stage, ct);
         if (data.ValSize > 0 && valPairs.Count == 0)
             notes.Add($"warning: data.val_size {data.ValSize} of {mixed.Train.Count} pair(s) leaves no validation pair; evaluation will not run");
         if (mixed.DuplicatesRemoved > 0) notes.Add($"{mixed.DuplicatesRemoved} exact duplicate pair(s) removed");
@@ -55,7 +56,7 @@ public static class PairDataSetup
         return new PreparedPairs(trainPairs, valPairs, template, templateName, notes, fingerprint);
     }
 
-    static List<TokenizedPair> Encode(IReadOnlyList<Example> examples, PairEncoder encoder, List<string> notes, string part, CancellationToken ct)
+    static List<TokenizedPair> Encode(IReadOnlyList<Example> examples, PairEncoder encoder, List<string> notes, string part, string stage, CancellationToken ct)
     {
         var pairs = new List<TokenizedPair>();
         var problems = new List<string>();
@@ -65,7 +66,7 @@ public static class PairDataSetup
             if (pairs.Count % 256 == 0) ct.ThrowIfCancellationRequested();
             if (example is not PreferenceExample pair)
             {
-                problems.Add($"{example.Source}: method.stage dpo needs preference pairs (chosen and rejected), this is a {example.GetType().Name}");
+                problems.Add($"{example.Source}: method.stage {stage} needs preference pairs (chosen and rejected), this is a {example.GetType().Name}");
                 continue;
             }
             var r = encoder.Encode(pair);
@@ -82,5 +83,8 @@ public static class PairDataSetup
     /// <summary>One micro-batch of <paramref name="pairs"/>.Count = b pairs: 2b rows, the b chosen rows then the b
     /// rejected rows, padded to the longest, so both sides go through one forward.</summary>
     public static TrainBatch Collate(IReadOnlyList<TokenizedPair> pairs, int padId) =>
-        Collator.Pad([.. pairs.Select(p => p.Chosen), .. pairs.Select(p => p.Rejected)], padId);
+        Collator.Pad([.. pairs.Select(p => p.Chosen), .. pairs.Select(p => p.Rejected)], padId) with
+        {
+            PairMargins = pairs.Any(p => p.Margin is not null) ? [.. pairs.Select(p => p.Margin ?? 0)] : null,
+        };
 }
