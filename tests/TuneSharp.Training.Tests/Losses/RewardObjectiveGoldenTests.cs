@@ -139,8 +139,10 @@ public sealed class RewardObjectiveGoldenTests
                 """, Path.Combine(dir, "c.yaml"));
             var tokenizer = Inference.ModelBundle.LoadTokenizer(Fixtures.Get("models/stories260K-hf"), null);
             var data = PairDataSetup.Prepare(cfg, tokenizer, Fixtures.Get("models/stories260K-hf"), TestContext.Current.CancellationToken);
-            Assert.Equal([1.5, 0.0], PairDataSetup.Collate(data.Train, 2).PairMargins!);
-            Assert.Null(PairDataSetup.Collate([data.Train[1]], 2).PairMargins);
+            var withMargin = data.Train.Single(p => p.Margin is not null);
+            var without = data.Train.Single(p => p.Margin is null);
+            Assert.Equal([1.5, 0.0], PairDataSetup.Collate([withMargin, without], 2).PairMargins!);
+            Assert.Null(PairDataSetup.Collate([without], 2).PairMargins);
         }
         finally
         {
