@@ -14,7 +14,7 @@ public sealed class ExampleConfigsTests
 
     [Fact]
     public void TheExamplesFolder_HoldsTheDocumentedConfigs() =>
-        Assert.Equal(["dora.yaml", "dpo.yaml", "freeze.yaml", "full.yaml", "lora.yaml", "pretrain.yaml", "qlora.yaml", "quickstart.yaml"], Examples().Select(e => e.Data));
+        Assert.Equal(["dora.yaml", "dpo.yaml", "freeze.yaml", "full.yaml", "lora.yaml", "pretrain.yaml", "qlora.yaml", "quickstart.yaml", "reward.yaml"], Examples().Select(e => e.Data));
 
     [Theory]
     [MemberData(nameof(Examples))]
