@@ -20,6 +20,7 @@ public static class CliApp
         root.Subcommands.Add(ExportCommand.Create(stdout, stderr));
         root.Subcommands.Add(ChatCommand.Create(stdin ?? Console.In, stdout, stderr, interrupts));
         root.Subcommands.Add(ServeCommand.Create(stdout, stderr));
+        root.Subcommands.Add(RewardCommand.Create(stdout, stderr));
         return root;
     }
 

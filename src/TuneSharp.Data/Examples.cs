@@ -37,7 +37,12 @@ public sealed record TextExample(SourceLocation Source, string Text) : Example(S
 
 /// <summary>A preference pair: shared prompt (messages) and two alternative assistant continuations.</summary>
 public sealed record PreferenceExample(SourceLocation Source, IReadOnlyList<ChatMessage> Prompt,
-    IReadOnlyList<ChatMessage> Chosen, IReadOnlyList<ChatMessage> Rejected, JsonArray? Tools = null) : Example(Source);
+    IReadOnlyList<ChatMessage> Chosen, IReadOnlyList<ChatMessage> Rejected, JsonArray? Tools = null) : Example(Source)
+{
+    /// <summary>The record's optional <c>margin</c>: how much better chosen is than rejected (reward models, as TRL's
+    /// RewardTrainer: -log sigma(r_chosen - r_rejected - margin)); null = none.</summary>
+    public double? Margin { get; init; }
+}
 
 /// <summary>KTO: a prompt and one completion labelled desirable (true) or undesirable (false).</summary>
 public sealed record KtoExample(SourceLocation Source, IReadOnlyList<ChatMessage> Prompt,

@@ -71,6 +71,7 @@ public sealed class CausalLM : nn.Module<Tensor, Tensor>
 {
     [ComponentName(Name = "model")] readonly DecoderModel _model;
     [ComponentName(Name = "lm_head")] readonly DenseLinear? _lmHead;
+    DenseLinear? _score; // registered as "score" by AttachScoreHead (reward models), never at construction
     readonly Rope _rope;
 
     public CausalLM(DecoderArgs args, ScalarType dtype = ScalarType.Float32, ILinearFactory? linears = null) : base("CausalLM")
@@ -99,6 +100,18 @@ public sealed class CausalLM : nn.Module<Tensor, Tensor>
 
     /// <summary>The output projection [V, hidden]: lm_head, or the embedding table when tied.</summary>
     public Tensor LmHeadWeight => _lmHead?.Weight ?? _model.EmbedTokens.Weight;
+
+    /// <summary>The scalar head of a reward model (HF *ForSequenceClassification's <c>score</c>), when attached.</summary>
+    public DenseLinear? ScoreHead => _score;
+
+    /// <summary>Registers <paramref name="head"/> as the <c>score</c> module (parameter <c>score.weight</c>), so the
+    /// optimizer, checkpoints and modules_to_save see it like any other module. Once per model.</summary>
+    public void AttachScoreHead(DenseLinear head)
+    {
+        if (_score is not null) throw new InvalidOperationException("the model already has a score head");
+        _score = head;
+        register_module("score", head);
+    }
 
     /// <summary>Logits [B, T, V] for token ids [B, T] (full causal forward, no cache).</summary>
     public override Tensor forward(Tensor inputIds) => Forward(inputIds);

@@ -95,7 +95,7 @@ public static class AdapterIO
             ["rank_pattern"] = rank,
             ["revision"] = revision,
             ["target_modules"] = targets,
-            ["task_type"] = "CAUSAL_LM",
+            ["task_type"] = s.TaskType,
             ["use_dora"] = s.UseDora,
             ["use_rslora"] = s.UseRslora,
         };
@@ -159,6 +159,7 @@ public static class AdapterIO
             ExcludeRegex = excludeRegex,
             ModulesToSave = root["modules_to_save"] is JsonArray mts ? [.. mts.Select(x => x!.GetValue<string>())] : [],
             EnsureWeightTying = root["ensure_weight_tying"] is null ? null : cfg.Bool("ensure_weight_tying"),
+            TaskType = root["task_type"] is JsonValue task && task.TryGetValue(out string? taskType) ? taskType : LoraSettings.CausalLmTask,
         };
         try
         {

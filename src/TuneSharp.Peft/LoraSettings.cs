@@ -56,6 +56,11 @@ public sealed record LoraSettings(
     /// </summary>
     public bool? EnsureWeightTying { get; init; }
 
+    /// <summary>PEFT's task_type: <c>CAUSAL_LM</c>, or <c>SEQ_CLS</c> for a reward model (its score head in modules_to_save).</summary>
+    public string TaskType { get; init; } = CausalLmTask;
+
+    public const string CausalLmTask = "CAUSAL_LM", SequenceClassificationTask = "SEQ_CLS";
+
     /// <summary>Whether <see cref="ModulesToSave"/> includes the input embedding (embed_tokens), which a tied model shares with its output head.</summary>
     public bool SavesEmbedding => ModulesToSave.Any(m => LoraPolicy.MatchesName("model.embed_tokens", m));
 

@@ -40,4 +40,7 @@ public sealed record TrainBatch(int Rows, int Length, long[] InputIds, long[] La
     /// <summary>KTO batches only: whether the completion of each example row (the first <c>Desirable.Length</c> rows)
     /// is desirable; the rows after them are the examples' KL rows. Null for every other batch.</summary>
     public bool[]? Desirable { get; init; }
+    /// <summary>Pair batches (chosen rows, then rejected rows): each pair's margin (0 where a pair has none), or null
+    /// when no pair of the batch has one. Used by reward models.</summary>
+    public double[]? PairMargins { get; init; }
 }

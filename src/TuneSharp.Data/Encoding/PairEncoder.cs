@@ -17,6 +17,9 @@ public enum PromptTruncation
 /// </summary>
 public sealed record TokenizedPair(int[] Prompt, int[] ChosenCompletion, int[] RejectedCompletion, SourceLocation Source)
 {
+    /// <summary>The pair's margin (<see cref="PreferenceExample.Margin"/>), used by reward models; null = none.</summary>
+    public double? Margin { get; init; }
+
     public TokenizedSample Chosen => Row(ChosenCompletion);
     public TokenizedSample Rejected => Row(RejectedCompletion);
 
@@ -55,7 +58,7 @@ public sealed class PairEncoder(ExampleEncoder encoder, PromptTruncation promptT
         if (rejected.Error is { } e2) return Problem(source, e2);
         if (!chosen.Prompt.AsSpan().SequenceEqual(rejected.Prompt))
             return Problem(source, "the prompt renders differently before the chosen and the rejected answer (the chat template depends on the answer); pairs need one shared prompt");
-        return Truncate(new TokenizedPair(chosen.Prompt, chosen.Completion, rejected.Completion, source));
+        return Truncate(new TokenizedPair(chosen.Prompt, chosen.Completion, rejected.Completion, source) { Margin = pair.Margin });
     }
 
     PairResult Truncate(TokenizedPair p)
@@ -67,7 +70,7 @@ public sealed class PairEncoder(ExampleEncoder encoder, PromptTruncation promptT
             return new PairResult(EncodeStatus.Dropped, null, p.Source, $"{p.Prompt.Length} prompt + {longest} answer tokens > max_seq_len {max}");
         var (promptKeep, answerKeep) = PromptCompletion.Budget(p.Prompt.Length, longest, max);
         int[] prompt = PromptCompletion.CutPrompt(p.Prompt, promptKeep, promptTruncation);
-        var cut = new TokenizedPair(prompt, PromptCompletion.Head(p.ChosenCompletion, answerKeep), PromptCompletion.Head(p.RejectedCompletion, answerKeep), p.Source);
+        var cut = new TokenizedPair(prompt, PromptCompletion.Head(p.ChosenCompletion, answerKeep), PromptCompletion.Head(p.RejectedCompletion, answerKeep), p.Source) { Margin = p.Margin };
         return new PairResult(EncodeStatus.Truncated, cut, p.Source,
             $"truncated: prompt {p.Prompt.Length} -> {prompt.Length} tokens, answers {p.ChosenCompletion.Length}/{p.RejectedCompletion.Length} -> {cut.ChosenCompletion.Length}/{cut.RejectedCompletion.Length}")
         {

@@ -185,7 +185,16 @@ internal static partial class RecordMapper
                 ctx.Add(ProblemCodes.EmptyCompletion, name, $"'{name}' has no answer", $"give '{name}' a non-empty assistant answer");
             else RequireAssistant(ctx, side, name);
         }
-        return new PreferenceExample(ctx.At, prompt, chosen, rejected, tools);
+        return new PreferenceExample(ctx.At, prompt, chosen, rejected, tools) { Margin = Margin(ctx, rec["margin"]) };
+    }
+
+    /// <summary>A pair's optional numeric <c>margin</c> (reward models); anything but a finite number is a problem.</summary>
+    static double? Margin(RecordContext ctx, JsonNode? node)
+    {
+        if (node is null) return null;
+        if (node is JsonValue v && v.GetValueKind() == JsonValueKind.Number && double.IsFinite(v.GetValue<double>())) return v.GetValue<double>();
+        ctx.Add(ProblemCodes.WrongType, "margin", $"margin {node.ToJsonString()} is not a number", "give 'margin' as a number (or leave it out)");
+        return null;
     }
 
     /// <summary>Alpaca-style prompt (instruction + "\n" + input) as one user message; null when there is no instruction.</summary>

@@ -19,8 +19,11 @@ public static class ModelFolder
     /// Writes <paramref name="model"/>'s weights with config.json and generation_config.json from
     /// <paramref name="configDirectory"/> and the tokenizer files of <paramref name="tokenizerDirectory"/> carrying
     /// <paramref name="chatTemplate"/>. An existing non-empty folder is replaced only with <paramref name="replace"/>.
+    /// <paramref name="weights"/> picks the parameters written (all by default) and <paramref name="editConfig"/> changes
+    /// config.json (e.g. a reward model's *ForSequenceClassification layout).
     /// </summary>
-    public static void Save(string directory, CausalLM model, string configDirectory, string tokenizerDirectory, string? chatTemplate, bool replace)
+    public static void Save(string directory, CausalLM model, string configDirectory, string tokenizerDirectory, string? chatTemplate, bool replace,
+        Func<string, bool>? weights = null, Action<JsonObject>? editConfig = null)
     {
         if (!replace && Directory.Exists(directory) && Directory.EnumerateFileSystemEntries(directory).Any())
             throw new IOException($"{Path.GetFullPath(directory)} already exists and is not empty");
@@ -28,9 +31,9 @@ public static class ModelFolder
         {
             using (NewDisposeScope())
                 SafeTensorsWriter.WriteSharded(tmp,
-                    model.named_parameters().Select(p => KeyValuePair.Create(p.name, (Tensor)p.parameter.detach().cpu())),
+                    model.named_parameters().Where(p => weights?.Invoke(p.name) != false).Select(p => KeyValuePair.Create(p.name, (Tensor)p.parameter.detach().cpu())),
                     maxShardBytes: 2_000_000_000);
-            WriteConfig(Path.Combine(configDirectory, "config.json"), Path.Combine(tmp, "config.json"), model.parameters().First().dtype);
+            WriteConfig(Path.Combine(configDirectory, "config.json"), Path.Combine(tmp, "config.json"), model.parameters().First().dtype, editConfig);
             string generation = Path.Combine(configDirectory, "generation_config.json");
             if (File.Exists(generation)) TokenizerFiles.CopyContent(generation, Path.Combine(tmp, "generation_config.json"));
             TokenizerFiles.Write(tokenizerDirectory, tmp, chatTemplate);
@@ -38,7 +41,7 @@ public static class ModelFolder
     }
 
     /// <summary>config.json as the source's, with torch_dtype naming the dtype the weights are saved in.</summary>
-    static void WriteConfig(string source, string target, ScalarType dtype)
+    static void WriteConfig(string source, string target, ScalarType dtype, Action<JsonObject>? edit)
     {
         JsonObject config;
         try
@@ -51,6 +54,7 @@ public static class ModelFolder
         }
         if (config.ContainsKey("torch_dtype"))
             config["torch_dtype"] = dtype == ScalarType.BFloat16 ? "bfloat16" : dtype == ScalarType.Float16 ? "float16" : "float32";
+        edit?.Invoke(config);
         File.WriteAllText(target, config.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
     }
 }

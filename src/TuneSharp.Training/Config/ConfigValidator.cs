@@ -31,9 +31,17 @@ internal sealed partial class ConfigValidator(BindContext ctx)
         Check(c.Method.Stage != Stage.Pretrain || c.Data.Template == TemplateSpec.Auto, "data.template",
               "'data.template' is not used by method.stage pretrain (raw text is not rendered with a chat template); remove it");
         // Pairs are collated as chosen + rejected rows of one batch, never packed.
-        Check(c.Method.Stage is not (Stage.Dpo or Stage.Orpo or Stage.Simpo) || !c.Data.Packing, "data.packing",
+        Check(c.Method.Stage is not (Stage.Dpo or Stage.Orpo or Stage.Simpo or Stage.Reward) || !c.Data.Packing, "data.packing",
               $"'data.packing' is not supported by method.stage {ConfigNames.Of(c.Method.Stage)} (chosen and rejected rows are padded into one batch); remove it");
         ValidateKto(c);
+        // A reward adapter carries its score head in modules_to_save; continuing one is not implemented.
+        Check(c.Method.Stage != Stage.Reward || c.Model.Adapter is null, "model.adapter",
+              "'model.adapter' (continuing an adapter) is not supported by method.stage reward; train a new reward adapter");
+        // A reward model scores text; it does not generate, and its adapter is kept apart from the base (score head).
+        Check(c.Method.Stage != Stage.Reward || c.Eval.Samples.Count == 0, "eval.samples",
+              "'eval.samples' is not used by method.stage reward (a reward model scores text, it does not generate); remove it");
+        Check(c.Method.Stage != Stage.Reward || !c.Output.SaveMerged, "output.save_merged",
+              "'output.save_merged' is not supported by method.stage reward: the adapter (with the score head) is the output");
         ValidateOptimizer(c.Optimizer);
         ValidateSchedule(c.Schedule, c.Train);
         ValidateTrain(c.Train);

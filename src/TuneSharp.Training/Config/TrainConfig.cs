@@ -111,6 +111,9 @@ public sealed record MethodSection : IStaged
     /// <summary><c>method.kto:</c> used only when <see cref="Stage"/> is kto.</summary>
     [StageSection(Stage.Kto)]
     public KtoSection Kto { get; init; } = new();
+    /// <summary><c>method.reward:</c> used only when <see cref="Stage"/> is reward.</summary>
+    [StageSection(Stage.Reward)]
+    public RewardSection Reward { get; init; } = new();
 
     /// <summary>True for the adapter methods (lora, dora, qlora).</summary>
     public bool IsAdapter => Type is MethodType.Lora or MethodType.Dora or MethodType.Qlora;
@@ -121,11 +124,10 @@ public sealed record MethodSection : IStaged
 /// <summary>Fine-tuning method.</summary>
 public enum MethodType { Full, Freeze, Lora, Dora, Qlora }
 
-/// <summary>Training objective: supervised fine-tuning on conversations, next-token pretraining on raw text, or a
-/// preference method on chosen/rejected pairs (DPO, ORPO, SimPO).</summary>
-/// <summary>Training objective: supervised fine-tuning on conversations, next-token pretraining on raw text, direct
-/// preference optimization on chosen/rejected pairs, or KTO on completions labelled desirable or undesirable.</summary>
-public enum Stage { Sft, Pretrain, Dpo, Orpo, Simpo, Kto }
+/// <summary>Training objective: supervised fine-tuning on conversations, next-token pretraining on raw text, a preference
+/// method on chosen/rejected pairs (DPO, ORPO, SimPO), KTO on completions labelled desirable or undesirable, or a reward
+/// model (a scalar score head) trained on chosen/rejected pairs.</summary>
+public enum Stage { Sft, Pretrain, Dpo, Orpo, Simpo, Kto, Reward }
 
 /// <summary><c>method.sft:</c> which tokens of a conversation are trained, and what happens to long examples.</summary>
 public sealed record SftSection
@@ -201,6 +203,15 @@ public sealed record KtoSection
     public double UndesirableWeight { get; init; } = 1.0;
     [Key("prompt_truncation", Example = "keep_start", ExampleWith = "method.stage=kto")]
     public Data.Encoding.PromptTruncation PromptTruncation { get; init; } = Data.Encoding.PromptTruncation.KeepEnd;
+}
+
+/// <summary><c>method.reward:</c> the reward model's pairwise objective (TRL RewardConfig names; docs/methods.md).</summary>
+public sealed record RewardSection
+{
+    /// <summary>Weight of the penalty pulling scores towards 0: coefficient x mean over pairs of (r_chosen + r_rejected)^2
+    /// (Eisenstein et al. 2023); null = off.</summary>
+    [Key("center_rewards_coefficient", Example = "0.01", ExampleWith = "method.stage=reward"), Positive]
+    public double? CenterRewardsCoefficient { get; init; }
 }
 
 /// <summary><c>method.freeze:</c> which parts stay trainable when everything else is frozen.</summary>

@@ -49,6 +49,7 @@ public static class TrainRun
                 Stage.Orpo => OrpoRecipe.RunAsync(cfg, run, ct),
                 Stage.Simpo => SimPoRecipe.RunAsync(cfg, run, ct),
                 Stage.Kto => KtoRecipe.RunAsync(cfg, run, ct),
+                Stage.Reward => RewardRecipe.RunAsync(cfg, run, ct),
                 var other => throw new NotSupportedException($"method.stage {ConfigNames.Of(other)} has no recipe"),
             });
             directory.Record(summary.Status, summary.Steps);

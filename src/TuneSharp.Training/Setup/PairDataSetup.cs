@@ -72,5 +72,8 @@ public static class PairDataSetup
     /// <summary>One micro-batch of <paramref name="pairs"/>.Count = b pairs: 2b rows, the b chosen rows then the b
     /// rejected rows, padded to the longest, so both sides go through one forward.</summary>
     public static TrainBatch Collate(IReadOnlyList<TokenizedPair> pairs, int padId) =>
-        Collator.Pad([.. pairs.Select(p => p.Chosen), .. pairs.Select(p => p.Rejected)], padId);
+        Collator.Pad([.. pairs.Select(p => p.Chosen), .. pairs.Select(p => p.Rejected)], padId) with
+        {
+            PairMargins = pairs.Any(p => p.Margin is not null) ? [.. pairs.Select(p => p.Margin ?? 0)] : null,
+        };
 }

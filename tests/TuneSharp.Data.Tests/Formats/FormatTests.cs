@@ -37,6 +37,22 @@ public sealed class FormatTests
     }
 
     [Fact]
+    public void PairMargin_IsRead_AndANonNumberIsAProblemNamingTheLine()
+    {
+        var ex = Assert.IsType<PreferenceExample>(One("""{"prompt":"q","chosen":"a","rejected":"b","margin":2.5}"""));
+        Assert.Equal(2.5, ex.Margin);
+        Assert.Null(Assert.IsType<PreferenceExample>(One("""{"prompt":"q","chosen":"a","rejected":"b"}""")).Margin);
+
+        using var tmp = new TempDir();
+        string path = tmp.Write("m.jsonl", "{\"prompt\":\"q\",\"chosen\":\"a\",\"rejected\":\"b\",\"margin\":\"big\"}\n");
+        var problems = new List<DataProblem>();
+        _ = DatasetReader.Read(new DatasetSpec(path), problems).ToList();
+        var problem = Assert.Single(problems);
+        Assert.Contains($"{path}:1", problem.ToString());
+        Assert.Contains("margin", problem.ToString());
+    }
+
+    [Fact]
     public void TrlKto_PromptCompletionLabel()
     {
         var ex = Assert.IsType<KtoExample>(One("""{"prompt":"q","completion":"a","label":false}"""));

@@ -130,7 +130,7 @@ public sealed class ConfigBindingTests : ConfigTestBase
     [InlineData("micro_batch_size: 2", "max_grad_norm: nan", "'train.max_grad_norm' must be a number, found 'nan'")]
     [InlineData("micro_batch_size: 2", "micro_batch_size: null", "'train.micro_batch_size' must be an integer, found null")]
     [InlineData("type: lora", "type: lorra", "'method.type' must be one of full, freeze, lora, dora, qlora; found 'lorra' (did you mean 'lora'?)")]
-    [InlineData("type: lora", "type: lora\n  stage: [sft]", "'method.stage' must be one of sft, pretrain, dpo, orpo, simpo, kto; found a list")]
+    [InlineData("type: lora", "type: lora\n  stage: [sft]", "'method.stage' must be one of sft, pretrain, dpo, orpo, simpo, kto, reward; found a list")]
     [InlineData("    - path: d.jsonl", "    - path: d.jsonl\n  template: chatlm", "'data.template' must be one of auto, chatml, llama3, mistral, alpaca, plain or a path to a .jinja file; found 'chatlm' (did you mean 'chatml'?)")]
     [InlineData("  path: org/model", "  path: org/model\n  device: gpu", "'model.device' must be auto, cpu, cuda or cuda:N; found 'gpu'")]
     [InlineData("train:", "train: 5\nx:", "'train' must be a mapping, found '5'")]

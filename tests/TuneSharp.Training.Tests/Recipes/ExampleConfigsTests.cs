@@ -14,7 +14,7 @@ public sealed class ExampleConfigsTests
 
     [Fact]
     public void TheExamplesFolder_HoldsTheDocumentedConfigs() =>
-        Assert.Equal(["dora.yaml", "dpo.yaml", "freeze.yaml", "full.yaml", "kto.yaml", "lora.yaml", "orpo.yaml", "pretrain.yaml", "qlora.yaml", "quickstart.yaml", "simpo.yaml"], Examples().Select(e => e.Data));
+        Assert.Equal(["dora.yaml", "dpo.yaml", "freeze.yaml", "full.yaml", "kto.yaml", "lora.yaml", "orpo.yaml", "pretrain.yaml", "qlora.yaml", "quickstart.yaml", "reward.yaml", "simpo.yaml"], Examples().Select(e => e.Data));
 
     [Theory]
     [MemberData(nameof(Examples))]
