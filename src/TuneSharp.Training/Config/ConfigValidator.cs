@@ -128,10 +128,6 @@ internal sealed partial class ConfigValidator(BindContext ctx)
     void ValidateMethod(MethodSection m)
     {
         string type = ConfigNames.Of(m.Type);
-        // The reference policy of an adapter run is the same model with its adapters disabled; full and freeze runs
-        // would need a frozen second copy.
-        Check(m.Stage != Stage.Dpo || m.IsAdapter, "method.type",
-              $"method.stage dpo with method.type {type} needs a reference copy: not implemented yet (use lora, dora or qlora)");
         Check(!ctx.IsSet("method.freeze") || m.Type == MethodType.Freeze, "method.freeze",
               $"'method.freeze' is only used when method.type is freeze (it is {type})");
         Check(!ctx.IsSet("method.lora") || m.IsAdapter, "method.lora",

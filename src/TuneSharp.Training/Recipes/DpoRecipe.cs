@@ -5,12 +5,13 @@ using TuneSharp.Training.Observers;
 namespace TuneSharp.Training.Recipes;
 
 /// <summary>
-/// Direct preference optimization (<c>method.stage: dpo</c>): DPO and its variants against a reference policy,
-/// the same model with its adapters disabled, so for the adapter methods (LoRA, DoRA, QLoRA) only.
+/// Direct preference optimization (<c>method.stage: dpo</c>): DPO and its variants against a reference policy
+/// (<see cref="IReferencePolicy.For"/>: the same model with its adapters disabled for LoRA, DoRA and QLoRA; a frozen
+/// copy of the starting weights for full and freeze runs).
 /// The loop is <see cref="PairRecipe"/>, the loss <see cref="DpoObjective"/> (docs/methods.md).
 /// </summary>
 public static class DpoRecipe
 {
     public static Task<RunSummary> RunAsync(TrainConfig cfg, RunContext run, CancellationToken ct) =>
-        PairRecipe.RunAsync(cfg, run, new DpoObjective(cfg.Method.Dpo), cfg.Method.Dpo.PromptTruncation, ct);
+        PairRecipe.RunAsync(cfg, run, model => new DpoObjective(cfg.Method.Dpo, IReferencePolicy.For(model)), cfg.Method.Dpo.PromptTruncation, ct);
 }

@@ -12,5 +12,5 @@ namespace TuneSharp.Training.Recipes;
 public static class OrpoRecipe
 {
     public static Task<RunSummary> RunAsync(TrainConfig cfg, RunContext run, CancellationToken ct) =>
-        PairRecipe.RunAsync(cfg, run, new OrpoObjective(cfg.Method.Orpo), cfg.Method.Orpo.PromptTruncation, ct);
+        PairRecipe.RunAsync(cfg, run, _ => new OrpoObjective(cfg.Method.Orpo), cfg.Method.Orpo.PromptTruncation, ct);
 }

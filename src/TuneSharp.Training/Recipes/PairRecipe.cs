@@ -18,22 +18,23 @@ namespace TuneSharp.Training.Recipes;
 /// <see cref="OrpoRecipe"/>, <see cref="SimPoRecipe"/>), which differ only in their <see cref="IPairObjective"/>. A
 /// micro-batch is <c>train.micro_batch_size</c> pairs, chosen and rejected rows in one forward; the loss of a step is
 /// the mean over its pairs (docs/methods.md). Checkpoints, exact resume, evaluation and samples as in SFT. An objective
-/// that needs a reference policy trains adapter methods only (the reference is the model with its adapters disabled).
+/// that needs a reference policy brings it (<see cref="IReferencePolicy"/>), built for the loaded model.
 /// </summary>
 public static class PairRecipe
 {
     /// <param name="promptTruncation">The stage section's <c>prompt_truncation</c>: which end of a long prompt is kept.</param>
-    public static async Task<RunSummary> RunAsync(TrainConfig cfg, RunContext run, IPairObjective objective, PromptTruncation promptTruncation,
-        CancellationToken ct)
+    /// <param name="objectiveFor">The stage's objective for the built model (disposed with the run when disposable).</param>
+    public static async Task<RunSummary> RunAsync(TrainConfig cfg, RunContext run, Func<TrainableModel, IPairObjective> objectiveFor,
+        PromptTruncation promptTruncation, CancellationToken ct)
     {
         long? runtimeBytes = RunEstimates.RuntimeBaseline(); // libtorch up, no model yet: the memory estimate's baseline
         var clock = Stopwatch.StartNew();
-        if (objective.NeedsReference && !cfg.Method.IsAdapter) // ConfigValidator refuses it first; this guards programmatic configs
-            throw new NotSupportedException($"method.stage {ConfigNames.Of(cfg.Method.Stage)} with method.type {ConfigNames.Of(cfg.Method.Type)} needs a reference copy: not implemented yet");
 
         // ---- build: model, pairs, batches, optimizer and schedule, cadence
         using var built = await RecipeParts.BuildModelAsync(cfg, run, ct);
         var model = built.Model;
+        var objective = objectiveFor(model);
+        using var owned = objective as IDisposable;
         var data = PairDataSetup.Prepare(cfg, model.Tokenizer, built.ModelDir, promptTruncation, ct);
         int padId = model.Tokenizer.PadTokenId ?? model.Tokenizer.EosTokenId ?? 0; // labels, not ids, decide the loss
         var plan = Plan(cfg, data.Train, padId);

@@ -12,5 +12,5 @@ namespace TuneSharp.Training.Recipes;
 public static class SimPoRecipe
 {
     public static Task<RunSummary> RunAsync(TrainConfig cfg, RunContext run, CancellationToken ct) =>
-        PairRecipe.RunAsync(cfg, run, new SimPoObjective(cfg.Method.Simpo), cfg.Method.Simpo.PromptTruncation, ct);
+        PairRecipe.RunAsync(cfg, run, _ => new SimPoObjective(cfg.Method.Simpo), cfg.Method.Simpo.PromptTruncation, ct);
 }

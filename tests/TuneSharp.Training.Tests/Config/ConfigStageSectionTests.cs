@@ -51,7 +51,6 @@ public sealed class ConfigStageSectionTests : ConfigTestBase
     }
 
     [Theory]
-    [InlineData("method.type=full", "method.type", "method.stage dpo with method.type full needs a reference copy: not implemented yet")]
     [InlineData("data.packing=true", "data.packing", "'data.packing' is not supported by method.stage dpo")]
     public void Dpo_RefusesWhatItCannotDo_NamingTheKey(string setting, string key, string message)
     {

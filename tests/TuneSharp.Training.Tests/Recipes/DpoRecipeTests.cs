@@ -39,6 +39,35 @@ public sealed class DpoRecipeTests
         Assert.True(File.Exists(Path.Combine(cfg.Output.Dir, "adapter", "adapter_model.safetensors")));
     }
 
+    [Theory]
+    [InlineData("full")]
+    [InlineData("freeze")]
+    public void FullAndFreezeRuns_CompareWithAFrozenCopyOfTheStartingWeights(string method)
+    {
+        using var h = new TrainHarness();
+        var cfg = h.Config(h.Yaml(method, h.WritePreferenceData(24)), ["method.stage=dpo", $"output.dir={Path.Combine(h.Dir, "out")}",
+            "train.max_steps=3", "data.val_size=0.25", "eval.every_steps=3", "optimizer.lr=1.0e-3",
+            .. method == "freeze" ? ["method.freeze.trainable_layers=[-1]"] : Array.Empty<string>()]);
+        Assert.Equal("completed", h.RunLogged(cfg).Status);
+        // Step 1: the copy holds the policy's own starting weights, so every reward is exactly 0 and the loss is ln 2.
+        var first = TrainHarness.Records(cfg.Output.Dir, "step")[0];
+        Assert.Equal(Math.Log(2), Metric(first, "loss"), 1e-6);
+        foreach (string name in new[] { "rewards/chosen", "rewards/rejected" })
+            Assert.Equal(0.0, Metric(first, name));
+        // After training the reference has not moved: the held-out rewards are beta x (policy log-probs now - the log-probs
+        // of the untouched model, which the evaluation before training measured), and they are no longer 0.
+        var evals = TrainHarness.Records(cfg.Output.Dir, "eval");
+        Assert.Equal([0L, 3L], evals.Select(e => e.GetProperty("step").GetInt64()));
+        foreach (string side in new[] { "chosen", "rejected" })
+        {
+            double expected = cfg.Method.Dpo.Beta * (Metric(evals[1], $"eval_logps/{side}") - Metric(evals[0], $"eval_logps/{side}"));
+            double reward = Metric(evals[1], $"eval_rewards/{side}");
+            Assert.True(Math.Abs(reward - expected) <= 1e-3 + 1e-3 * Math.Abs(expected), $"{side}: reward {reward}, expected {expected}");
+            Assert.True(Math.Abs(reward) > 1e-3, $"{side}: reward {reward} (the policy did not move)");
+        }
+        Assert.True(File.Exists(Path.Combine(cfg.Output.Dir, "model", "config.json")));
+    }
+
     [Fact]
     public void ToyTask_HeldOutRewardAccuracy_Rises()
     {

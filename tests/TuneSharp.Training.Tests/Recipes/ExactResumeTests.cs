@@ -17,6 +17,7 @@ public sealed class ExactResumeTests
         { "sft", "lora", [] },
         { "pretrain", "lora", [] },
         { "dpo", "lora", [] },
+        { "dpo", "full", [] },
         { "orpo", "full", [] },
         { "simpo", "lora", [] },
         { "kto", "lora", [] },

@@ -139,6 +139,7 @@ public sealed class PairRecipeTests
 
     [Theory]
     [InlineData("dpo", "lora", "method.dpo.rpo_alpha=0.5")]
+    [InlineData("dpo", "full", "method.dpo.loss_type=hinge")]
     [InlineData("orpo", "lora", "method.orpo.beta=0.2")]
     [InlineData("simpo", "full", "method.simpo.label_smoothing=0.1")]
     public void Steps_AndEvaluation_LeakNoTensors(string stage, string method, string setting)

@@ -8,23 +8,22 @@ using static TorchSharp.torch;
 namespace TuneSharp.Training.Losses.Preference;
 
 /// <summary>
-/// The DPO loss of one pair micro-batch: one policy forward over all 2P rows, one reference forward of the same model
-/// with its adapters disabled and without gradients, per-sequence log-probs of the completions, <see cref="DpoLoss"/>
+/// The DPO loss of one pair micro-batch: one policy forward over all 2P rows, one reference forward without gradients
+/// (<see cref="IReferencePolicy"/>: the model with its adapters disabled, or a frozen copy for full and freeze runs),
+/// per-sequence log-probs of the completions, <see cref="DpoLoss"/>
 /// summed over the pairs (the step driver divides by the pairs of the step), plus the RPO term when <c>rpo_alpha</c>
 /// is set. Metrics are TRL's.
 /// </summary>
-public sealed class DpoObjective(DpoSection settings) : IPairObjective
+/// <param name="reference">The reference policy (owned); null = the model with its adapters disabled.</param>
+public sealed class DpoObjective(DpoSection settings, IReferencePolicy? reference = null) : IPairObjective, IDisposable
 {
-    public bool NeedsReference => true;
+    readonly IReferencePolicy _reference = reference ?? new AdaptersOffReference();
 
     public MicroLoss Loss(CausalLM model, TrainBatch b, string prefix = "")
     {
         long p = PairScores.Pairs(b);
         var t = BatchTensors.Of(b, model.LmHeadWeight.device);
-        PairScores reference;
-        using (no_grad())
-        using (model.AdaptersDisabled())
-            reference = PairScores.Of(model, t);
+        var reference = _reference.Scores(model, t);
         var policy = PairScores.Of(model, t);
         // IPO is defined on per-token mean log-probs (as TRL); the other losses on sums.
         bool mean = settings.LossType == DpoLossType.Ipo;
@@ -44,4 +43,6 @@ public sealed class DpoObjective(DpoSection settings) : IPairObjective
         }
         return new MicroLoss(sum, PairMetrics.ToHost(named, prefix, p));
     }
+
+    public void Dispose() => _reference.Dispose();
 }

@@ -11,10 +11,6 @@ namespace TuneSharp.Training.Losses.Preference;
 /// </summary>
 public interface IPairObjective
 {
-    /// <summary>True when the loss needs a reference policy (DPO): the recipe then requires an adapter method, whose
-    /// reference is the model with its adapters disabled. Reference-free objectives (ORPO, SimPO) train every method.</summary>
-    bool NeedsReference { get; }
-
     /// <param name="prefix">Metric name prefix: "" for training steps, "eval_" for evaluation.</param>
     MicroLoss Loss(CausalLM model, TrainBatch b, string prefix = "");
 }

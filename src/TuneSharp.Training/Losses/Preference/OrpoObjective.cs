@@ -15,8 +15,6 @@ namespace TuneSharp.Training.Losses.Preference;
 /// </summary>
 public sealed class OrpoObjective(OrpoSection settings) : IPairObjective
 {
-    public bool NeedsReference => false;
-
     public MicroLoss Loss(CausalLM model, TrainBatch b, string prefix = "")
     {
         long p = PairScores.Pairs(b);

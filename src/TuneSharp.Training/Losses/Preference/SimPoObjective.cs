@@ -14,8 +14,6 @@ namespace TuneSharp.Training.Losses.Preference;
 /// </summary>
 public sealed class SimPoObjective(SimpoSection settings) : IPairObjective
 {
-    public bool NeedsReference => false;
-
     public MicroLoss Loss(CausalLM model, TrainBatch b, string prefix = "")
     {
         long p = PairScores.Pairs(b);

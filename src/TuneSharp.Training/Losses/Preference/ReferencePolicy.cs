@@ -1,0 +1,64 @@
+using TorchSharp;
+using TuneSharp.Training.Loop;
+using TuneSharp.Models;
+using TuneSharp.Peft;
+using TuneSharp.Training.Setup;
+using static TorchSharp.torch;
+
+namespace TuneSharp.Training.Losses.Preference;
+
+/// <summary>
+/// The reference policy a preference loss compares the policy with: the per-sequence log-probs of a pair micro-batch
+/// under the model as it was before training, computed without gradients.
+/// </summary>
+public interface IReferencePolicy : IDisposable
+{
+    PairScores Scores(CausalLM policy, BatchTensors t);
+
+    /// <summary>The reference of a run: for LoRA, DoRA and QLoRA the policy itself with its adapters disabled (no second
+    /// copy); for full and freeze runs a frozen copy of the starting weights.</summary>
+    static IReferencePolicy For(TrainableModel model) => model.Policy is not null ? new AdaptersOffReference() : FrozenCopyReference.Load(model);
+}
+
+/// <summary>The policy with its adapters disabled: the base model it started from, at no extra memory.</summary>
+public sealed class AdaptersOffReference : IReferencePolicy
+{
+    public PairScores Scores(CausalLM policy, BatchTensors t)
+    {
+        using (no_grad())
+        using (policy.AdaptersDisabled())
+            return PairScores.Of(policy, t);
+    }
+
+    public void Dispose() { }
+}
+
+/// <summary>
+/// A second copy of the starting model (full and freeze runs train every or some base weights, so the policy cannot
+/// stand in for its own reference): loaded from the run's model folder in the run's dtype on the run's device, in eval
+/// mode, every parameter frozen. It costs one more set of weights (the memory estimate's probe measures it), no
+/// gradients and no optimizer state.
+/// </summary>
+public sealed class FrozenCopyReference : IReferencePolicy
+{
+    readonly CausalLM _copy;
+
+    FrozenCopyReference(CausalLM copy) => _copy = copy;
+
+    public static FrozenCopyReference Load(TrainableModel policy)
+    {
+        var copy = ModelLoader.Load(policy.Directory, new ModelLoadOptions { DType = policy.DType });
+        if (policy.Device.type != DeviceType.CPU) copy.to(policy.Device);
+        foreach (var p in copy.parameters()) p.requires_grad = false;
+        copy.eval();
+        return new FrozenCopyReference(copy);
+    }
+
+    public PairScores Scores(CausalLM policy, BatchTensors t)
+    {
+        using (no_grad())
+            return PairScores.Of(_copy, t);
+    }
+
+    public void Dispose() => _copy.Dispose();
+}
