@@ -118,8 +118,6 @@ internal sealed partial class ConfigValidator(BindContext ctx)
         if (c.Method.Stage != Stage.Kto) return;
         Check(!c.Data.Packing, "data.packing",
               "'data.packing' is not supported by method.stage kto (completions and their KL rows are padded into one batch); remove it");
-        Check(c.Method.IsAdapter, "method.type",
-              $"method.stage kto with method.type {ConfigNames.Of(c.Method.Type)} needs a reference copy: not implemented yet (use lora, dora or qlora)");
         Check(c.Train.MicroBatchSize * c.Train.GradAccum >= 2, "train.micro_batch_size",
               "method.stage kto needs at least 2 examples per optimizer step (train.micro_batch_size x train.grad_accum): " +
               "the KL estimate pairs each completion with another example's prompt");

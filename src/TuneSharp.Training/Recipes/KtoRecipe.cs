@@ -15,8 +15,9 @@ namespace TuneSharp.Training.Recipes;
 
 /// <summary>
 /// Kahneman-Tversky optimization (<c>method.stage: kto</c>) on completions labelled desirable or undesirable (or
-/// preference pairs, unpaired), for the adapter methods (LoRA, DoRA, QLoRA): the reference policy is the same model with
-/// its adapters disabled. A micro-batch is <c>train.micro_batch_size</c> examples plus their KL rows; each optimizer
+/// preference pairs, unpaired), against a reference policy (<see cref="Losses.Preference.IReferencePolicy.For"/>: the
+/// model with its adapters disabled for LoRA, DoRA and QLoRA; a frozen copy of the starting weights for full and
+/// freeze). A micro-batch is <c>train.micro_batch_size</c> examples plus their KL rows; each optimizer
 /// step first estimates the KL reference point z0 over all its examples' KL rows, then steps on the mean KTO loss over
 /// its examples (<see cref="KtoObjective"/>, docs/methods.md). Checkpoints, exact resume, evaluation and samples as in SFT.
 /// </summary>
@@ -26,8 +27,6 @@ public static class KtoRecipe
     {
         long? runtimeBytes = RunEstimates.RuntimeBaseline(); // libtorch up, no model yet: the memory estimate's baseline
         var clock = Stopwatch.StartNew();
-        if (!cfg.Method.IsAdapter) // ConfigValidator refuses it first; this guards programmatic configs
-            throw new NotSupportedException($"method.stage kto with method.type {ConfigNames.Of(cfg.Method.Type)} needs a reference copy: not implemented yet");
 
         // ---- build: model, labelled completions, batches (with KL rows), optimizer and schedule, cadence
         using var built = await RecipeParts.BuildModelAsync(cfg, run, ct);
@@ -38,7 +37,7 @@ public static class KtoRecipe
         // Evaluation: one KL estimate per held-out batch (at least 2 examples), as TRL evaluates.
         var heldOut = new HeldOutObjective(KtoDataSetup.Batches(data.Validation, Math.Max(2, cfg.Train.MicroBatchSize), 1, cfg.Data.MaxSeqLen, padId),
             cfg.Eval.MaxBatches);
-        var objective = new KtoObjective(cfg.Method.Kto);
+        using var objective = new KtoObjective(cfg.Method.Kto, IReferencePolicy.For(model));
         long totalSteps = plan.TotalSteps(cfg.Train);
         using var training = RecipeParts.Training(cfg, model, totalSteps, heldOut.HasData);
         var (optimizer, driver, cadence) = (training.Optimizer, training.Driver, training.Cadence);

@@ -28,7 +28,6 @@ public sealed class KtoConfigTests : ConfigTestBase
     }
 
     [Theory]
-    [InlineData("method.type=full", "method.type", "method.stage kto with method.type full needs a reference copy: not implemented yet")]
     [InlineData("data.packing=true", "data.packing", "'data.packing' is not supported by method.stage kto")]
     [InlineData("train.micro_batch_size=1", "train.micro_batch_size", "method.stage kto needs at least 2 examples per optimizer step")]
     [InlineData("method.kto.desirable_weight=0", "method.kto.desirable_weight", "must be > 0")]

@@ -43,6 +43,26 @@ public sealed class KtoRecipeTests
         Assert.True(File.Exists(Path.Combine(cfg.Output.Dir, "adapter", "adapter_model.safetensors")));
     }
 
+    [Theory]
+    [InlineData("full")]
+    [InlineData("freeze")]
+    public void FullAndFreezeRuns_StartFromAFrozenCopy_WithZeroRewardsAndKl(string method)
+    {
+        // The reference is a frozen copy of the starting weights: at step 1 policy == reference exactly.
+        using var h = new TrainHarness();
+        var cfg = h.Config(h.Yaml(method, KtoData.Write(h, 8)), ["method.stage=kto", $"output.dir={Path.Combine(h.Dir, "out")}",
+            "train.max_steps=2", "train.micro_batch_size=8", "method.kto.desirable_weight=1.5", "optimizer.lr=1.0e-2",
+            .. method == "freeze" ? ["method.freeze.trainable_layers=[-1]"] : Array.Empty<string>()]);
+        Assert.Equal("completed", h.RunLogged(cfg).Status);
+        var steps = TrainHarness.Records(cfg.Output.Dir, "step");
+        Assert.Equal(0.625, Metric(steps[0], "loss"), 1e-6);
+        foreach (string name in new[] { "rewards/chosen", "rewards/rejected", "kl" })
+            Assert.Equal(0.0, Metric(steps[0], name));
+        // Step 2 runs on trained weights against the same untouched copy: the rewards have moved apart.
+        Assert.True(Metric(steps[1], "rewards/chosen") != 0 && Metric(steps[1], "loss") != 0.625, steps[1].ToString());
+        Assert.True(File.Exists(Path.Combine(cfg.Output.Dir, "model", "config.json")));
+    }
+
     [Fact]
     public void GradientAccumulation_TwoByTwo_EqualsOneBatchOfFour()
     {

@@ -23,7 +23,7 @@ public sealed class DpoObjective(DpoSection settings, IReferencePolicy? referenc
     {
         long p = PairScores.Pairs(b);
         var t = BatchTensors.Of(b, model.LmHeadWeight.device);
-        var reference = _reference.Scores(model, t);
+        var reference = _reference.Run(model, m => PairScores.Of(m, t));
         var policy = PairScores.Of(model, t);
         // IPO is defined on per-token mean log-probs (as TRL); the other losses on sums.
         bool mean = settings.LossType == DpoLossType.Ipo;

@@ -20,8 +20,13 @@ namespace TuneSharp.Training.Losses.Preference;
 /// One z0 per optimizer step makes gradient accumulation equal one larger batch; TRL estimates it per micro-batch
 /// (averaged over processes), the same with <c>train.grad_accum</c> 1. Metrics are TRL's.
 /// </summary>
-public sealed class KtoObjective(KtoSection settings)
+/// <param name="reference">The reference policy (owned); null = the model with its adapters disabled.</param>
+public sealed class KtoObjective(KtoSection settings, IReferencePolicy? reference = null) : IDisposable
 {
+    readonly IReferencePolicy _reference = reference ?? new AdaptersOffReference();
+
+    public void Dispose() => _reference.Dispose();
+
     /// <summary>Units of a KTO micro-batch: its examples (completion rows).</summary>
     public static long Completions(TrainBatch b) =>
         b.Desirable?.Length ?? throw new ArgumentException("not a KTO batch: it has no desirable/undesirable labels (KtoDataSetup.Batches makes them)", nameof(b));
@@ -38,9 +43,7 @@ public sealed class KtoObjective(KtoSection settings)
                 long n = Completions(b);
                 var t = Rows(BatchTensors.Of(b, model.LmHeadWeight.device), n, n);
                 var policy = LogProbs(model, t);                                            // [n]
-                Tensor reference;
-                using (model.AdaptersDisabled())
-                    reference = LogProbs(model, t);                                         // [n]
+                var reference = _reference.Run(model, m => LogProbs(m, t));                // [n]
                 sum += (policy - reference).sum().item<float>();
                 rows += n;
             }
@@ -54,10 +57,7 @@ public sealed class KtoObjective(KtoSection settings)
         long n = Completions(b);
         var device = model.LmHeadWeight.device;
         var t = Rows(BatchTensors.Of(b, device), 0, n);
-        Tensor reference;
-        using (no_grad())
-        using (model.AdaptersDisabled())
-            reference = LogProbs(model, t);                                                 // [n]
+        var reference = _reference.Run(model, m => LogProbs(m, t));                        // [n]
         var policy = LogProbs(model, t);                                                    // [n]
         var desirable = tensor(b.Desirable!, device: device);                               // [n] bool
         var z0 = tensor(new[] { (float)kl }, device: device);                               // [1]

@@ -1,5 +1,4 @@
 using TorchSharp;
-using TuneSharp.Training.Loop;
 using TuneSharp.Models;
 using TuneSharp.Peft;
 using TuneSharp.Training.Setup;
@@ -8,12 +7,14 @@ using static TorchSharp.torch;
 namespace TuneSharp.Training.Losses.Preference;
 
 /// <summary>
-/// The reference policy a preference loss compares the policy with: the per-sequence log-probs of a pair micro-batch
-/// under the model as it was before training, computed without gradients.
+/// The reference policy a preference loss (DPO, KTO) compares the policy with: the model as it was before training,
+/// run without gradients.
 /// </summary>
 public interface IReferencePolicy : IDisposable
 {
-    PairScores Scores(CausalLM policy, BatchTensors t);
+    /// <summary>Runs <paramref name="forward"/> (e.g. per-sequence log-probs of a batch) on the reference model, without
+    /// gradients.</summary>
+    T Run<T>(CausalLM policy, Func<CausalLM, T> forward);
 
     /// <summary>The reference of a run: for LoRA, DoRA and QLoRA the policy itself with its adapters disabled (no second
     /// copy); for full and freeze runs a frozen copy of the starting weights.</summary>
@@ -23,11 +24,11 @@ public interface IReferencePolicy : IDisposable
 /// <summary>The policy with its adapters disabled: the base model it started from, at no extra memory.</summary>
 public sealed class AdaptersOffReference : IReferencePolicy
 {
-    public PairScores Scores(CausalLM policy, BatchTensors t)
+    public T Run<T>(CausalLM policy, Func<CausalLM, T> forward)
     {
         using (no_grad())
         using (policy.AdaptersDisabled())
-            return PairScores.Of(policy, t);
+            return forward(policy);
     }
 
     public void Dispose() { }
@@ -54,10 +55,10 @@ public sealed class FrozenCopyReference : IReferencePolicy
         return new FrozenCopyReference(copy);
     }
 
-    public PairScores Scores(CausalLM policy, BatchTensors t)
+    public T Run<T>(CausalLM policy, Func<CausalLM, T> forward)
     {
         using (no_grad())
-            return PairScores.Of(_copy, t);
+            return forward(_copy);
     }
 
     public void Dispose() => _copy.Dispose();
