@@ -1,5 +1,6 @@
 using TuneSharp.Data.Batching;
 using TuneSharp.Models;
+using TuneSharp.Training.Observers;
 using static TorchSharp.torch;
 
 namespace TuneSharp.Training.Loop;
@@ -21,6 +22,16 @@ public sealed class HeldOutObjective(IReadOnlyList<TrainBatch> batches, int? max
 
     /// <summary>The batches one evaluation runs through the recipe's loss.</summary>
     public IReadOnlyList<TrainBatch> Batches => [.. Used];
+
+    /// <summary>An evaluation record of <see cref="Evaluate"/>: the objective's loss as <see cref="EvalMetrics.Loss"/> and
+    /// its metrics (already prefixed by the loss); perplexity and token accuracy do not apply.</summary>
+    /// <param name="finish">Derives further metrics from the means (e.g. KTO's margins); null = as they are.</param>
+    public EvalMetrics Metrics(CausalLM model, long step, bool best, Func<TrainBatch, long> units, Func<TrainBatch, MicroLoss> loss,
+        Func<IReadOnlyDictionary<string, double>, IReadOnlyDictionary<string, double>>? finish = null)
+    {
+        var r = Evaluate(model, units, loss);
+        return new EvalMetrics(step, r.Loss, double.NaN, double.NaN, r.TrainedTokens, best) { Metrics = finish?.Invoke(r.Metrics) ?? r.Metrics };
+    }
 
     public HeldOutResult Evaluate(CausalLM model, Func<TrainBatch, long> units, Func<TrainBatch, MicroLoss> loss)
     {

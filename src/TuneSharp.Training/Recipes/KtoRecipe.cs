@@ -96,11 +96,7 @@ public static class KtoRecipe
             BatchPlan.Order(examples, cfg.Train.Seed, epoch, cfg.Data.Shuffle).Order, cfg.Train.MicroBatchSize, cfg.Train.GradAccum, cfg.Data.MaxSeqLen, padId));
     }
 
-    /// <summary>Held-out examples: the KTO loss (as <see cref="EvalMetrics.Loss"/>) and TRL's metrics prefixed
-    /// <c>eval_</c>; perplexity and token accuracy do not apply.</summary>
-    static EvalMetrics Eval(HeldOutObjective heldOut, TrainableModel model, long step, bool best, Func<TrainBatch, MicroLoss> loss)
-    {
-        var r = heldOut.Evaluate(model.Model, KtoObjective.Completions, loss);
-        return new EvalMetrics(step, r.Loss, double.NaN, double.NaN, r.TrainedTokens, best) { Metrics = KtoObjective.WithMargins(r.Metrics, "eval_") };
-    }
+    /// <summary>Held-out examples: the KTO loss and TRL's metrics prefixed <c>eval_</c> (margins from the side means).</summary>
+    static EvalMetrics Eval(HeldOutObjective heldOut, TrainableModel model, long step, bool best, Func<TrainBatch, MicroLoss> loss) =>
+        heldOut.Metrics(model.Model, step, best, KtoObjective.Completions, loss, m => KtoObjective.WithMargins(m, "eval_"));
 }

@@ -37,8 +37,8 @@ public static class PairRecipe
         using var owned = objective as IDisposable;
         var data = PairDataSetup.Prepare(cfg, model.Tokenizer, built.ModelDir, promptTruncation, ct);
         int padId = model.Tokenizer.PadTokenId ?? model.Tokenizer.EosTokenId ?? 0; // labels, not ids, decide the loss
-        var plan = Plan(cfg, data.Train, padId);
-        var heldOut = new HeldOutObjective(Batches(data.Validation, cfg.Train.MicroBatchSize, padId), cfg.Eval.MaxBatches);
+        var plan = PairDataSetup.Plan(cfg, data.Train, padId);
+        var heldOut = new HeldOutObjective(PairDataSetup.Batches(data.Validation, cfg.Train.MicroBatchSize, padId), cfg.Eval.MaxBatches);
         long totalSteps = plan.TotalSteps(cfg.Train);
         using var training = RecipeParts.Training(cfg, model, totalSteps, heldOut.HasData);
         var (optimizer, driver, cadence) = (training.Optimizer, training.Driver, training.Cadence);
@@ -85,24 +85,6 @@ public static class PairRecipe
             () => record.LastEval?.Step == state.Step ? record.LastEval : Evaluate(state.Step, best: false));
     }
 
-    /// <summary>The pairs of an epoch in training order (shuffled by seed + epoch), <c>train.micro_batch_size</c> pairs
-    /// per micro-batch, <c>train.grad_accum</c> micro-batches per step.</summary>
-    static BatchPlan Plan(TrainConfig cfg, IReadOnlyList<TokenizedPair> pairs, int padId)
-    {
-        if (pairs.Count < cfg.Train.MicroBatchSize)
-            throw new ArgumentException($"train.micro_batch_size ({cfg.Train.MicroBatchSize}) is larger than the training set ({pairs.Count} pairs after tokenization)");
-        return new BatchPlan(cfg.Train.GradAccum, epoch =>
-            Batches(BatchPlan.Order(pairs, cfg.Train.Seed, epoch, cfg.Data.Shuffle).Order, cfg.Train.MicroBatchSize, padId));
-    }
-
-    static IReadOnlyList<TrainBatch> Batches(IReadOnlyList<TokenizedPair> pairs, int microBatch, int padId) =>
-        [.. pairs.Chunk(microBatch).Select(chunk => PairDataSetup.Collate(chunk, padId))];
-
-    /// <summary>Held-out pairs: the objective's loss (as <see cref="EvalMetrics.Loss"/>) and TRL's metrics prefixed
-    /// <c>eval_</c>; perplexity and token accuracy do not apply.</summary>
-    static EvalMetrics Eval(HeldOutObjective heldOut, IPairObjective objective, TrainableModel model, long step, bool best)
-    {
-        var r = heldOut.Evaluate(model.Model, PairScores.Pairs, b => objective.Loss(model.Model, b, prefix: "eval_"));
-        return new EvalMetrics(step, r.Loss, double.NaN, double.NaN, r.TrainedTokens, best) { Metrics = r.Metrics };
-    }
+    static EvalMetrics Eval(HeldOutObjective heldOut, IPairObjective objective, TrainableModel model, long step, bool best) =>
+        heldOut.Metrics(model.Model, step, best, PairScores.Pairs, b => objective.Loss(model.Model, b, prefix: "eval_"));
 }

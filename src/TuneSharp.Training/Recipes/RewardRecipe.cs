@@ -34,8 +34,8 @@ public static class RewardRecipe
         AttachHead(model.Model, cfg.Train.Seed);
         var data = PairDataSetup.Prepare(cfg, model.Tokenizer, built.ModelDir, PromptTruncation.KeepEnd, ct); // as DPO's default
         long padId = RewardModelFiles.PadIdOf(model.Tokenizer); // pooling finds each row's last token by it
-        var plan = Plan(cfg, data.Train, (int)padId);
-        var heldOut = new HeldOutObjective(Batches(data.Validation, cfg.Train.MicroBatchSize, (int)padId), cfg.Eval.MaxBatches);
+        var plan = PairDataSetup.Plan(cfg, data.Train, (int)padId);
+        var heldOut = new HeldOutObjective(PairDataSetup.Batches(data.Validation, cfg.Train.MicroBatchSize, (int)padId), cfg.Eval.MaxBatches);
         var objective = new RewardObjective(cfg.Method.Reward, padId);
         long totalSteps = plan.TotalSteps(cfg.Train);
         using var training = RecipeParts.Training(cfg, model, totalSteps, heldOut.HasData);
@@ -71,7 +71,7 @@ public static class RewardRecipe
             ct.ThrowIfCancellationRequested();
             var stepClock = Stopwatch.StartNew();
             var batches = plan.StepBatches(state.Step);
-            var result = driver.Step(state.Step, batches, RewardObjective.Pairs, b => objective.Loss(model.Model, b));
+            var result = driver.Step(state.Step, batches, PairScores.Pairs, b => objective.Loss(model.Model, b));
             state = record.After(state, result, batches, batches.Sum(b => (long)b.TrainedTokens), stepClock.Elapsed.TotalSeconds,
                 elapsedBefore + clock.Elapsed.TotalSeconds, () => run.StopRequested, step => Eval(heldOut, objective, model, step, best: false));
         }
@@ -93,26 +93,8 @@ public static class RewardRecipe
             if (name == "lm_head.weight") p.requires_grad = false;
     }
 
-    /// <summary>The pairs of an epoch in training order (shuffled by seed + epoch), <c>train.micro_batch_size</c> pairs
-    /// per micro-batch, <c>train.grad_accum</c> micro-batches per step.</summary>
-    static BatchPlan Plan(TrainConfig cfg, IReadOnlyList<TokenizedPair> pairs, int padId)
-    {
-        if (pairs.Count < cfg.Train.MicroBatchSize)
-            throw new ArgumentException($"train.micro_batch_size ({cfg.Train.MicroBatchSize}) is larger than the training set ({pairs.Count} pairs after tokenization)");
-        return new BatchPlan(cfg.Train.GradAccum, epoch =>
-            Batches(BatchPlan.Order(pairs, cfg.Train.Seed, epoch, cfg.Data.Shuffle).Order, cfg.Train.MicroBatchSize, padId));
-    }
-
-    static IReadOnlyList<TrainBatch> Batches(IReadOnlyList<TokenizedPair> pairs, int microBatch, int padId) =>
-        [.. pairs.Chunk(microBatch).Select(chunk => PairDataSetup.Collate(chunk, padId))];
-
-    /// <summary>Held-out pairs: the pairwise loss (as <see cref="EvalMetrics.Loss"/>) and the metrics prefixed <c>eval_</c>;
-    /// perplexity and token accuracy do not apply.</summary>
-    static EvalMetrics Eval(HeldOutObjective heldOut, RewardObjective objective, TrainableModel model, long step, bool best)
-    {
-        var r = heldOut.Evaluate(model.Model, RewardObjective.Pairs, b => objective.Loss(model.Model, b, prefix: "eval_"));
-        return new EvalMetrics(step, r.Loss, double.NaN, double.NaN, r.TrainedTokens, best) { Metrics = r.Metrics };
-    }
+    static EvalMetrics Eval(HeldOutObjective heldOut, RewardObjective objective, TrainableModel model, long step, bool best) =>
+        heldOut.Metrics(model.Model, step, best, PairScores.Pairs, b => objective.Loss(model.Model, b, prefix: "eval_"));
 
     /// <summary>{output}/adapter (SEQ_CLS, the head in modules_to_save) for LoRA/DoRA/QLoRA, {output}/model
     /// (*ForSequenceClassification) for full/freeze, each with the tokenizer files and the trained chat template.</summary>

@@ -71,6 +71,20 @@ public static class PairDataSetup
 
     /// <summary>One micro-batch of <paramref name="pairs"/>.Count = b pairs: 2b rows, the b chosen rows then the b
     /// rejected rows, padded to the longest, so both sides go through one forward.</summary>
+    /// <summary>The pairs of an epoch in training order (shuffled by seed + epoch), <c>train.micro_batch_size</c> pairs
+    /// per micro-batch, <c>train.grad_accum</c> micro-batches per step.</summary>
+    public static BatchPlan Plan(TrainConfig cfg, IReadOnlyList<TokenizedPair> pairs, int padId)
+    {
+        if (pairs.Count < cfg.Train.MicroBatchSize)
+            throw new ArgumentException($"train.micro_batch_size ({cfg.Train.MicroBatchSize}) is larger than the training set ({pairs.Count} pairs after tokenization)");
+        return new BatchPlan(cfg.Train.GradAccum, epoch =>
+            Batches(BatchPlan.Order(pairs, cfg.Train.Seed, epoch, cfg.Data.Shuffle).Order, cfg.Train.MicroBatchSize, padId));
+    }
+
+    /// <summary>Consecutive pairs, <paramref name="microBatch"/> per micro-batch (<see cref="Collate"/>).</summary>
+    public static IReadOnlyList<TrainBatch> Batches(IReadOnlyList<TokenizedPair> pairs, int microBatch, int padId) =>
+        [.. pairs.Chunk(microBatch).Select(chunk => Collate(chunk, padId))];
+
     public static TrainBatch Collate(IReadOnlyList<TokenizedPair> pairs, int padId) =>
         Collator.Pad([.. pairs.Select(p => p.Chosen), .. pairs.Select(p => p.Rejected)], padId) with
         {

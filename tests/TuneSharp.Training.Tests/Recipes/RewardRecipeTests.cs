@@ -212,9 +212,9 @@ public sealed class RewardRecipeTests
         long step = 0;
         long growth = LiveTensors.GrowthOver(3, () =>
         {
-            var r = driver.Step(step++, batches, RewardObjective.Pairs, b => objective.Loss(model.Model, b));
+            var r = driver.Step(step++, batches, PairScores.Pairs, b => objective.Loss(model.Model, b));
             Assert.True(double.IsFinite(r.Loss) && r.Metrics.ContainsKey("rewards/accuracies"), $"{r.Loss}");
-            heldOut.Evaluate(model.Model, RewardObjective.Pairs, b => objective.Loss(model.Model, b, prefix: "eval_"));
+            heldOut.Evaluate(model.Model, PairScores.Pairs, b => objective.Loss(model.Model, b, prefix: "eval_"));
         });
         Assert.Equal(0, growth);
     }

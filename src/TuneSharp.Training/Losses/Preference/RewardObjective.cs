@@ -17,13 +17,10 @@ namespace TuneSharp.Training.Losses.Preference;
 /// </summary>
 public sealed class RewardObjective(RewardSection settings, long padId)
 {
-    /// <summary>Units of a pair micro-batch: its pairs.</summary>
-    public static long Pairs(TrainBatch b) => b.Rows / 2;
-
     /// <param name="prefix">Metric name prefix: "" for training steps, "eval_" for evaluation.</param>
     public MicroLoss Loss(CausalLM model, TrainBatch b, string prefix = "")
     {
-        long p = Pairs(b);
+        long p = PairScores.Pairs(b);
         var t = BatchTensors.Of(b, model.LmHeadWeight.device);
         var scores = model.Scores(t.Ids, padId, t.Positions);                                      // [2P] fp32
         var (chosen, rejected) = (scores.narrow(0, 0, p), scores.narrow(0, p, p));                  // [P], [P]
