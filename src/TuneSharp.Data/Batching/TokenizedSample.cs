@@ -43,4 +43,7 @@ public sealed record TrainBatch(int Rows, int Length, long[] InputIds, long[] La
     /// <summary>Pair batches (chosen rows, then rejected rows): each pair's margin (0 where a pair has none), or null
     /// when no pair of the batch has one. Used by reward models.</summary>
     public double[]? PairMargins { get; init; }
+    /// <summary>Pair batches whose reference log-probs were computed before training: the summed log pi_ref of each
+    /// row (the P chosen rows, then the P rejected rows); null = the reference runs on this batch.</summary>
+    public double[]? ReferenceLogProbs { get; init; }
 }

@@ -20,12 +20,19 @@ public sealed record TokenizedPair(int[] Prompt, int[] ChosenCompletion, int[] R
     /// <summary>The pair's margin (<see cref="PreferenceExample.Margin"/>), used by reward models; null = none.</summary>
     public double? Margin { get; init; }
 
+    /// <summary>The reference model's summed log-probs of the two completions, when computed once before training
+    /// (DPO <c>precompute_ref_log_probs</c>); null = the reference runs with every batch.</summary>
+    public ReferenceLogProbs? Reference { get; init; }
+
     public TokenizedSample Chosen => Row(ChosenCompletion);
     public TokenizedSample Rejected => Row(RejectedCompletion);
 
     TokenizedSample Row(int[] completion) =>
         new([.. Prompt, .. completion], [.. Enumerable.Repeat(false, Prompt.Length), .. Enumerable.Repeat(true, completion.Length)], Source);
 }
+
+/// <summary>A reference model's log pi_ref(y|x) of a pair's chosen and rejected completion (sums over their tokens).</summary>
+public readonly record struct ReferenceLogProbs(double Chosen, double Rejected);
 
 /// <summary>The outcome of encoding one pair: the pair (also when truncated), or the reason it cannot be used; for a
 /// truncated pair, which parts were cut (the prompt first, then, if still too long, both answers at their end).</summary>

@@ -117,6 +117,9 @@ public sealed record MethodSection : IStaged
 
     /// <summary>True for the adapter methods (lora, dora, qlora).</summary>
     public bool IsAdapter => Type is MethodType.Lora or MethodType.Dora or MethodType.Qlora;
+    /// <summary>Training holds a frozen copy of the starting weights as the reference policy: DPO and KTO on full or
+    /// freeze runs, unless DPO's reference log-probs are precomputed (the copy is then gone before step 1).</summary>
+    public bool HoldsReferenceCopy => !IsAdapter && (Stage == Stage.Kto || Stage == Stage.Dpo && !Dpo.PrecomputeRefLogProbs);
     public bool UsesFreeze => Type == MethodType.Freeze;
     public bool UsesQuant => Type == MethodType.Qlora;
 }
@@ -161,6 +164,10 @@ public sealed record DpoSection
     public double? RpoAlpha { get; init; }
     [Key("prompt_truncation", Example = "keep_start", ExampleWith = "method.stage=dpo")]
     public Data.Encoding.PromptTruncation PromptTruncation { get; init; } = Data.Encoding.PromptTruncation.KeepEnd;
+    /// <summary>Compute the reference log-probs of every pair once before training (cached with the tokenized data)
+    /// instead of a reference pass per batch; full and freeze runs then hold no reference copy while training.</summary>
+    [Key("precompute_ref_log_probs", Example = "true", ExampleWith = "method.stage=dpo")]
+    public bool PrecomputeRefLogProbs { get; init; }
 }
 
 /// <summary><c>method.orpo:</c> the ORPO objective (TRL ORPOConfig names and defaults; docs/methods.md).</summary>

@@ -39,20 +39,23 @@ public sealed record MemoryEstimateInput
     public int? LossChunkRows { get; init; }
     /// <summary>Resident memory of the process before the model is loaded (runtime, libtorch); null = a default.</summary>
     public long? RuntimeBytes { get; init; }
+    /// <summary>A frozen copy of the starting weights is held as the reference policy (DPO/KTO full and freeze runs).</summary>
+    public bool ReferenceCopy { get; init; }
 }
 
 /// <summary>Peak memory of a training run, by component (bytes). <see cref="Total"/> is the estimated peak RSS.</summary>
+/// <param name="Reference">A frozen reference copy of the weights (0 when the run holds none).</param>
 public sealed record MemoryEstimate(
-    double Weights, double Gradients, double Optimizer, double Activations, double Logits, double Runtime)
+    double Weights, double Gradients, double Optimizer, double Activations, double Logits, double Runtime, double Reference = 0)
 {
-    public double Total => Weights + Gradients + Optimizer + Activations + Logits + Runtime;
+    public double Total => Weights + Gradients + Optimizer + Activations + Logits + Runtime + Reference;
 
     /// <summary>What one forward + backward allocates on top of the weights and optimizer state.</summary>
     public double StepBytes => Gradients + Activations + Logits;
 
     /// <summary>The components, e.g. <c>weights 869 KiB | grads 361 KiB | ...</c>.</summary>
     public string Breakdown() =>
-        $"weights {Fmt.Bytes(Weights)} | grads {Fmt.Bytes(Gradients)} | optimizer {Fmt.Bytes(Optimizer)} | "
+        $"weights {Fmt.Bytes(Weights)} | " + (Reference > 0 ? $"reference copy {Fmt.Bytes(Reference)} | " : "") + $"grads {Fmt.Bytes(Gradients)} | optimizer {Fmt.Bytes(Optimizer)} | "
         + $"activations {Fmt.Bytes(Activations)} | loss {Fmt.Bytes(Logits)} | runtime {Fmt.Bytes(Runtime)}";
 }
 
@@ -89,7 +92,8 @@ public static class MemoryEstimator
         var act = Activations(a, e, x.MicroBatch, x.SeqLen, x.GradientCheckpointing);
         bool lmTrainable = x.LmHeadTrainable ?? !x.AdapterTraining;
         double logits = LossBytes(a, e, x.MicroBatch, x.SeqLen, x.LossChunkRows ?? CausalLmLoss.ChunkRowsFor(a.VocabSize), lmTrainable);
-        return new MemoryEstimate(weights, grads, optimizer, act.Total, logits, x.RuntimeBytes ?? DefaultRuntimeBytes);
+        return new MemoryEstimate(weights, grads, optimizer, act.Total, logits, x.RuntimeBytes ?? DefaultRuntimeBytes,
+            x.ReferenceCopy ? baseBytes : 0);
     }
 
     /// <summary>

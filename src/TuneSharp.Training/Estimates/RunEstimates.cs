@@ -65,6 +65,7 @@ public static class RunEstimates
             Optimizer = cfg.Optimizer.Name,
             SgdMomentum = cfg.Optimizer.Momentum != 0,
             TrainableShapes = model.Trainable.Select(p => p.Parameter.shape).ToList(),
+            ReferenceCopy = cfg.Method.HoldsReferenceCopy,
         });
         double peakBytes = probe.PeakRssBytes is { } peak ? peak + memory.Optimizer : memory.Total;
         double flopsPerToken = TimeEstimator.TrainingFlopsPerToken(a, trainable, cfg.Method.IsAdapter, cfg.Data.MaxSeqLen, cfg.Train.GradCheckpointing);

@@ -35,7 +35,7 @@ public static class PairRecipe
         var model = built.Model;
         var objective = objectiveFor(model);
         using var owned = objective as IDisposable;
-        var data = PairDataSetup.Prepare(cfg, model.Tokenizer, built.ModelDir, promptTruncation, ct);
+        var data = objective.Prepare(PairDataSetup.Prepare(cfg, model.Tokenizer, built.ModelDir, promptTruncation, ct), model, cfg, ct);
         int padId = model.Tokenizer.PadTokenId ?? model.Tokenizer.EosTokenId ?? 0; // labels, not ids, decide the loss
         var plan = PairDataSetup.Plan(cfg, data.Train, padId);
         var heldOut = new HeldOutObjective(PairDataSetup.Batches(data.Validation, cfg.Train.MicroBatchSize, padId), cfg.Eval.MaxBatches);

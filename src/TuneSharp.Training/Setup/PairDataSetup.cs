@@ -69,8 +69,6 @@ public static class PairDataSetup
         return pairs;
     }
 
-    /// <summary>One micro-batch of <paramref name="pairs"/>.Count = b pairs: 2b rows, the b chosen rows then the b
-    /// rejected rows, padded to the longest, so both sides go through one forward.</summary>
     /// <summary>The pairs of an epoch in training order (shuffled by seed + epoch), <c>train.micro_batch_size</c> pairs
     /// per micro-batch, <c>train.grad_accum</c> micro-batches per step.</summary>
     public static BatchPlan Plan(TrainConfig cfg, IReadOnlyList<TokenizedPair> pairs, int padId)
@@ -85,9 +83,15 @@ public static class PairDataSetup
     public static IReadOnlyList<TrainBatch> Batches(IReadOnlyList<TokenizedPair> pairs, int microBatch, int padId) =>
         [.. pairs.Chunk(microBatch).Select(chunk => Collate(chunk, padId))];
 
+    /// <summary>One micro-batch of <paramref name="pairs"/>.Count = b pairs: 2b rows, the b chosen rows then the b
+    /// rejected rows, padded to the longest, so both sides go through one forward; with their margins and precomputed
+    /// reference log-probs when the pairs carry them.</summary>
     public static TrainBatch Collate(IReadOnlyList<TokenizedPair> pairs, int padId) =>
         Collator.Pad([.. pairs.Select(p => p.Chosen), .. pairs.Select(p => p.Rejected)], padId) with
         {
             PairMargins = pairs.Any(p => p.Margin is not null) ? [.. pairs.Select(p => p.Margin ?? 0)] : null,
+            ReferenceLogProbs = pairs.All(p => p.Reference is not null)
+                ? [.. pairs.Select(p => p.Reference!.Value.Chosen), .. pairs.Select(p => p.Reference!.Value.Rejected)]
+                : null,
         };
 }

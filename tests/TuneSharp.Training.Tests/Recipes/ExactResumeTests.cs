@@ -18,6 +18,7 @@ public sealed class ExactResumeTests
         { "pretrain", "lora", [] },
         { "dpo", "lora", [] },
         { "dpo", "full", [] },
+        { "dpo", "full", ["method.dpo.precompute_ref_log_probs=true"] },
         { "orpo", "full", [] },
         { "simpo", "lora", [] },
         { "kto", "lora", [] },

@@ -3,13 +3,15 @@ using TuneSharp.Models;
 using TuneSharp.Peft;
 using TuneSharp.Training.Config;
 using TuneSharp.Training.Loop;
+using TuneSharp.Training.Setup;
 using static TorchSharp.torch;
 
 namespace TuneSharp.Training.Losses.Preference;
 
 /// <summary>
 /// The DPO loss of one pair micro-batch: one policy forward over all 2P rows, one reference forward without gradients
-/// (<see cref="IReferencePolicy"/>: the model with its adapters disabled, or a frozen copy for full and freeze runs),
+/// (<see cref="IReferencePolicy"/>: the model with its adapters disabled, or a frozen copy for full and freeze runs;
+/// none when the batch carries precomputed reference log-probs),
 /// per-sequence log-probs of the completions, <see cref="DpoLoss"/>
 /// summed over the pairs (the step driver divides by the pairs of the step), plus the RPO term when <c>rpo_alpha</c>
 /// is set. Metrics are TRL's.
@@ -23,8 +25,10 @@ public sealed class DpoObjective(DpoSection settings, IReferencePolicy? referenc
     {
         long p = PairScores.Pairs(b);
         var t = BatchTensors.Of(b, model.LmHeadWeight.device);
-        var reference = _reference.Run(model, m => PairScores.Of(m, t));
         var policy = PairScores.Of(model, t);
+        var reference = b.ReferenceLogProbs is { } precomputed
+            ? PairScores.Precomputed(precomputed, policy)
+            : _reference.Run(model, m => PairScores.Of(m, t));
         // IPO is defined on per-token mean log-probs (as TRL); the other losses on sums.
         bool mean = settings.LossType == DpoLossType.Ipo;
         var (pc, pr) = policy.Sides(mean);                                          // [P], [P]
@@ -43,6 +47,9 @@ public sealed class DpoObjective(DpoSection settings, IReferencePolicy? referenc
         }
         return new MicroLoss(sum, PairMetrics.ToHost(named, prefix, p));
     }
+
+    public PreparedPairs Prepare(PreparedPairs data, TrainableModel model, TrainConfig cfg, CancellationToken ct) =>
+        _reference.Prepare(data, model, cfg, ct);
 
     public void Dispose() => _reference.Dispose();
 }

@@ -1,6 +1,8 @@
 using TuneSharp.Data.Batching;
 using TuneSharp.Models;
+using TuneSharp.Training.Config;
 using TuneSharp.Training.Loop;
+using TuneSharp.Training.Setup;
 
 namespace TuneSharp.Training.Losses.Preference;
 
@@ -13,4 +15,8 @@ public interface IPairObjective
 {
     /// <param name="prefix">Metric name prefix: "" for training steps, "eval_" for evaluation.</param>
     MicroLoss Loss(CausalLM model, TrainBatch b, string prefix = "");
+
+    /// <summary>Before training, once: what the objective adds to the tokenized pairs (e.g. DPO's precomputed
+    /// reference log-probs); by default nothing.</summary>
+    PreparedPairs Prepare(PreparedPairs data, TrainableModel model, TrainConfig cfg, CancellationToken ct) => data;
 }

@@ -22,6 +22,16 @@ public readonly record struct PairScores(Tensor ChosenSum, Tensor RejectedSum, T
         return new(s.LogProbSum.narrow(0, 0, p), s.LogProbSum.narrow(0, p, p), s.TokenCount.narrow(0, 0, p), s.TokenCount.narrow(0, p, p));
     }
 
+    /// <summary>Reference scores computed before training (<see cref="TrainBatch.ReferenceLogProbs"/>: P chosen sums,
+    /// then P rejected sums), with the token counts of <paramref name="policy"/> (the same rows).</summary>
+    public static PairScores Precomputed(double[] sums, PairScores policy)
+    {
+        int p = sums.Length / 2;
+        var device = policy.ChosenSum.device;
+        var all = tensor(sums, dtype: ScalarType.Float32, device: device);
+        return new(all.narrow(0, 0, p), all.narrow(0, p, p), policy.ChosenTokens, policy.RejectedTokens);
+    }
+
     /// <summary>Summed log-probs log pi(y|x) (DPO) or per-token means (1/|y|) log pi(y|x) (IPO, ORPO, SimPO), [P] each.</summary>
     public (Tensor Chosen, Tensor Rejected) Sides(bool mean) =>
         mean ? (Mean(ChosenSum, ChosenTokens), Mean(RejectedSum, RejectedTokens)) : (ChosenSum, RejectedSum);

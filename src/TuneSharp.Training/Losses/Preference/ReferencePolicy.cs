@@ -1,6 +1,7 @@
 using TorchSharp;
 using TuneSharp.Models;
 using TuneSharp.Peft;
+using TuneSharp.Training.Config;
 using TuneSharp.Training.Setup;
 using static TorchSharp.torch;
 
@@ -19,6 +20,31 @@ public interface IReferencePolicy : IDisposable
     /// <summary>The reference of a run: for LoRA, DoRA and QLoRA the policy itself with its adapters disabled (no second
     /// copy); for full and freeze runs a frozen copy of the starting weights.</summary>
     static IReferencePolicy For(TrainableModel model) => model.Policy is not null ? new AdaptersOffReference() : FrozenCopyReference.Load(model);
+
+    /// <summary>The reference of a run with <c>precompute_ref_log_probs</c> (<see cref="PrecomputedReference"/>) or
+    /// without (<see cref="For(TrainableModel)"/>).</summary>
+    static IReferencePolicy For(TrainableModel model, bool precompute) =>
+        precompute ? new PrecomputedReference(() => For(model)) : For(model);
+
+    /// <summary>Before training: what the reference contributes to the prepared pairs (nothing, unless its log-probs are
+    /// precomputed).</summary>
+    PreparedPairs Prepare(PreparedPairs data, TrainableModel model, TrainConfig cfg, CancellationToken ct) => data;
+}
+
+/// <summary>
+/// Reference log-probs computed once before training (<see cref="ReferencePrecompute"/>) and carried by every batch:
+/// the reference model exists only while they are computed (or not at all when they are cached), so a full run holds
+/// no frozen copy during training and a LoRA run skips the adapters-off pass of every step.
+/// </summary>
+public sealed class PrecomputedReference(Func<IReferencePolicy> source) : IReferencePolicy
+{
+    public PreparedPairs Prepare(PreparedPairs data, TrainableModel model, TrainConfig cfg, CancellationToken ct) =>
+        ReferencePrecompute.Attach(data, model, cfg, source, ct);
+
+    public T Run<T>(CausalLM policy, Func<CausalLM, T> forward) =>
+        throw new InvalidOperationException("the reference log-probs were precomputed, but a batch arrived without them (its pairs were not prepared)");
+
+    public void Dispose() { }
 }
 
 /// <summary>The policy with its adapters disabled: the base model it started from, at no extra memory.</summary>
