@@ -170,7 +170,7 @@ public static class Harness
             [.. seconds.Select(s => cells / s)]);
     }
 
-    static (List<double>, long, double, double?, List<long>) RunTuneSharp(string rowDir, string configPath, int rep)
+    internal static (List<double> Seconds, long PeakRss, double FirstLoss, double? Estimate, List<long> Tokens) RunTuneSharp(string rowDir, string configPath, int rep)
     {
         string outDir = Path.Combine(rowDir, $"ts-run{rep}");
         if (Directory.Exists(outDir)) Directory.Delete(outDir, recursive: true);
@@ -275,6 +275,20 @@ public static class Harness
     public static string TrainConfigYaml(BenchRow row, string modelDir, string gsm8k, int steps)
     {
         int samples = Math.Min(7473, steps * row.MicroBatch * (row.Packed ? 8 : 1));
+        string data = $"""
+              datasets:
+                - path: {gsm8k}
+                  format: prompt_completion
+                  columns: {"{"}prompt: question, completion: answer{"}"}
+              max_samples: {samples}
+            """;
+        return TrainConfigYaml(row, modelDir, data, steps);
+    }
+
+    /// <summary>The row's training config with its own <c>data.datasets</c> block (indented by 2) and optional
+    /// <c>method:</c> keys (indented by 2, e.g. the stage).</summary>
+    public static string TrainConfigYaml(BenchRow row, string modelDir, string datasets, int steps, string method = "")
+    {
         string lora = row.Lora
             ? $"""
                  lora:
@@ -290,17 +304,14 @@ public static class Harness
               dtype: {row.DType}
             method:
               type: {(row.Lora ? "lora" : "full")}
+            {method}
             {lora}
             data:
-              datasets:
-                - path: {gsm8k}
-                  format: prompt_completion
-                  columns: {"{"}prompt: question, completion: answer{"}"}
+            {datasets}
               template: chatml
               max_seq_len: {row.SeqLen}
               packing: {(row.Packed ? "true" : "false")}
               shuffle: false
-              max_samples: {samples}
             optimizer:
               name: adamw
               lr: {row.LearningRate.ToString("R", CultureInfo.InvariantCulture)}

@@ -4,6 +4,7 @@
 //
 //   bench/perf/run.sh [--matrix default|full] [--rows id,id] [--steps 6] [--warmup 2] [--repeats 2]
 //                     [--json path] [--write-doc] [--work dir] [--fixtures dir] [--python /usr/bin/python3]
+//   bench/perf/run.sh --preference [--dtype bf16|fp32] [--steps 6] [--warmup 2] [--repeats 2]   DPO vs SFT step (PreferenceBench)
 using TuneSharp.Bench.Train;
 using TuneSharp.Core.Native;
 
@@ -12,6 +13,17 @@ if (args.Length > 0 && args[0] == "child")
     return await TrainerChild.RunAsync(Arg("--config"), Arg("--output-dir"), Arg("--out"));
 try
 {
+    // --preference [--dtype bf16|fp32]: the DPO rows (PreferenceBench) instead of the side-by-side matrix.
+    int pref = Array.IndexOf(args, "--preference");
+    if (pref >= 0)
+    {
+        var rest = args.Where((_, i) => i != pref).ToList();
+        int d = rest.IndexOf("--dtype");
+        string dtype = d >= 0 && d + 1 < rest.Count ? rest[d + 1] : "bf16";
+        if (d >= 0) rest.RemoveRange(d, Math.Min(2, rest.Count - d));
+        if (dtype is not ("bf16" or "fp32")) throw new ArgumentException($"--dtype: '{dtype}' is not bf16 or fp32");
+        return PreferenceBench.Run(HarnessOptions.Parse([.. rest]), dtype == "bf16");
+    }
     return await Harness.RunAsync(HarnessOptions.Parse(args));
 }
 catch (ArgumentException e)

@@ -18,14 +18,16 @@ public sealed class DpoRecipeTests
     static double Metric(JsonElement record, string name) => record.GetProperty(name).GetDouble();
 
     [Theory]
-    [InlineData("lora")]
-    [InlineData("dora")]
-    [InlineData("qlora")]
-    public void FirstStep_OfAFreshAdapterRun_HasLossLn2_AndZeroRewards(string method)
+    [InlineData("lora", "fp32")]
+    [InlineData("dora", "fp32")]
+    [InlineData("qlora", "fp32")]
+    [InlineData("lora", "bf16")]
+    [InlineData("qlora", "bf16")]
+    public void FirstStep_OfAFreshAdapterRun_HasLossLn2_AndZeroRewards(string method, string dtype)
     {
         // B starts at 0: the policy equals the reference (adapters disabled), so h = 0 and -log sigma(0) = ln 2.
         using var h = new TrainHarness();
-        var cfg = h.Config(h.Yaml(method, h.WritePreferenceData(8)), "method.stage=dpo", $"output.dir={Path.Combine(h.Dir, "out")}", "train.max_steps=1");
+        var cfg = h.Config(h.Yaml(method, h.WritePreferenceData(8)), "method.stage=dpo", $"output.dir={Path.Combine(h.Dir, "out")}", "train.max_steps=1", $"model.dtype={dtype}");
         Assert.Equal("completed", h.RunLogged(cfg).Status);
         var step = TrainHarness.Records(cfg.Output.Dir, "step").Single();
         Assert.True(Math.Abs(Metric(step, "loss") - Math.Log(2)) <= 1e-5, $"loss {Metric(step, "loss")}");
@@ -40,12 +42,13 @@ public sealed class DpoRecipeTests
     }
 
     [Theory]
-    [InlineData("full")]
-    [InlineData("freeze")]
-    public void FullAndFreezeRuns_CompareWithAFrozenCopyOfTheStartingWeights(string method)
+    [InlineData("full", "fp32")]
+    [InlineData("freeze", "fp32")]
+    [InlineData("full", "bf16")]
+    public void FullAndFreezeRuns_CompareWithAFrozenCopyOfTheStartingWeights(string method, string dtype)
     {
         using var h = new TrainHarness();
-        var cfg = h.Config(h.Yaml(method, h.WritePreferenceData(24)), ["method.stage=dpo", $"output.dir={Path.Combine(h.Dir, "out")}",
+        var cfg = h.Config(h.Yaml(method, h.WritePreferenceData(24)), ["method.stage=dpo", $"model.dtype={dtype}", $"output.dir={Path.Combine(h.Dir, "out")}",
             "train.max_steps=3", "data.val_size=0.25", "eval.every_steps=3", "optimizer.lr=1.0e-3",
             .. method == "freeze" ? ["method.freeze.trainable_layers=[-1]"] : Array.Empty<string>()]);
         Assert.Equal("completed", h.RunLogged(cfg).Status);

@@ -20,15 +20,17 @@ public sealed class KtoRecipeTests
     static double Metric(JsonElement record, string name) => record.GetProperty(name).GetDouble();
 
     [Theory]
-    [InlineData("lora")]
-    [InlineData("dora")]
-    [InlineData("qlora")]
-    public void FirstStep_OfAFreshAdapterRun_HasHalfTheWeights_AndZeroRewardsAndKl(string method)
+    [InlineData("lora", "fp32")]
+    [InlineData("dora", "fp32")]
+    [InlineData("qlora", "fp32")]
+    [InlineData("lora", "bf16")]
+    [InlineData("qlora", "bf16")]
+    public void FirstStep_OfAFreshAdapterRun_HasHalfTheWeights_AndZeroRewardsAndKl(string method, string dtype)
     {
         // B starts at 0: policy == reference, so every log-ratio and z0 are 0 and each loss is w (1 - sigma(0)) = w / 2.
         // One step over all 8 examples (4 desirable, 4 undesirable): (4 x 1.5 / 2 + 4 x 1.0 / 2) / 8 = 0.625.
         using var h = new TrainHarness();
-        var cfg = h.Config(h.Yaml(method, KtoData.Write(h, 8)), "method.stage=kto", $"output.dir={Path.Combine(h.Dir, "out")}",
+        var cfg = h.Config(h.Yaml(method, KtoData.Write(h, 8)), "method.stage=kto", $"model.dtype={dtype}", $"output.dir={Path.Combine(h.Dir, "out")}",
             "train.max_steps=1", "train.micro_batch_size=8", "method.kto.desirable_weight=1.5");
         Assert.Equal("completed", h.RunLogged(cfg).Status);
         var step = TrainHarness.Records(cfg.Output.Dir, "step").Single();
@@ -44,13 +46,14 @@ public sealed class KtoRecipeTests
     }
 
     [Theory]
-    [InlineData("full")]
-    [InlineData("freeze")]
-    public void FullAndFreezeRuns_StartFromAFrozenCopy_WithZeroRewardsAndKl(string method)
+    [InlineData("full", "fp32")]
+    [InlineData("freeze", "fp32")]
+    [InlineData("full", "bf16")]
+    public void FullAndFreezeRuns_StartFromAFrozenCopy_WithZeroRewardsAndKl(string method, string dtype)
     {
         // The reference is a frozen copy of the starting weights: at step 1 policy == reference exactly.
         using var h = new TrainHarness();
-        var cfg = h.Config(h.Yaml(method, KtoData.Write(h, 8)), ["method.stage=kto", $"output.dir={Path.Combine(h.Dir, "out")}",
+        var cfg = h.Config(h.Yaml(method, KtoData.Write(h, 8)), ["method.stage=kto", $"model.dtype={dtype}", $"output.dir={Path.Combine(h.Dir, "out")}",
             "train.max_steps=2", "train.micro_batch_size=8", "method.kto.desirable_weight=1.5", "optimizer.lr=1.0e-2",
             .. method == "freeze" ? ["method.freeze.trainable_layers=[-1]"] : Array.Empty<string>()]);
         Assert.Equal("completed", h.RunLogged(cfg).Status);
