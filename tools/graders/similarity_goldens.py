@@ -86,6 +86,7 @@ CASES = [
     ("Café au lait, s'il vous plaît.", "Un café au lait s'il vous plait"),
     ("one two three four five six", "one two three four five six seven"),
     ("Hello, World", "hello world"),
+    ("yes", "yes"),
 ]
 
 
@@ -98,7 +99,7 @@ def main():
             "input": hyp,
             "reference": ref,
             "fuzzy_match": fuzzy_ratio(hyp, ref),
-            "bleu": float(sentence_bleu([r], h, weights=(0.25, 0.25, 0.25, 0.25), smoothing_function=smooth)) if h else 0.0,
+            "bleu": float(sentence_bleu([r], h, weights=(0.25, 0.25, 0.25, 0.25), smoothing_function=smooth)),
             "gleu": float(sentence_gleu([r], h, min_len=1, max_len=4)),
             "rouge_l": rouge_l(hyp, ref),
         }
