@@ -55,22 +55,30 @@ internal sealed class OpenAiDouble : IAsyncDisposable
 
     async Task Serve()
     {
+        var handlers = new List<Task>();
         while (_listener.IsListening)
         {
             HttpListenerContext ctx;
             try { ctx = await _listener.GetContextAsync(); }
-            catch (Exception e) when (e is HttpListenerException or ObjectDisposedException or InvalidOperationException) { return; }
-            using var reader = new StreamReader(ctx.Request.InputStream, Encoding.UTF8);
-            var body = JsonNode.Parse(await reader.ReadToEndAsync()) as JsonObject ?? [];
-            Requests.Enqueue(new Request(ctx.Request.Url!.AbsolutePath, ctx.Request.Headers["Authorization"], body));
-            var reply = _reply(Interlocked.Increment(ref _calls), body);
-            ctx.Response.StatusCode = reply.Status;
-            ctx.Response.ContentType = "application/json";
-            if (reply.RetryAfter != null) ctx.Response.Headers["Retry-After"] = reply.RetryAfter;
-            byte[] bytes = Encoding.UTF8.GetBytes(reply.Body);
-            await ctx.Response.OutputStream.WriteAsync(bytes);
-            ctx.Response.Close();
+            catch (Exception e) when (e is HttpListenerException or ObjectDisposedException or InvalidOperationException) { break; }
+            handlers.Add(Task.Run(() => Handle(ctx))); // requests are served concurrently, as a real API does
         }
+        try { await Task.WhenAll(handlers); }
+        catch (Exception e) when (e is HttpListenerException or ObjectDisposedException) { }
+    }
+
+    async Task Handle(HttpListenerContext ctx)
+    {
+        using var reader = new StreamReader(ctx.Request.InputStream, Encoding.UTF8);
+        var body = JsonNode.Parse(await reader.ReadToEndAsync()) as JsonObject ?? [];
+        Requests.Enqueue(new Request(ctx.Request.Url!.AbsolutePath, ctx.Request.Headers["Authorization"], body));
+        var reply = _reply(Interlocked.Increment(ref _calls), body);
+        ctx.Response.StatusCode = reply.Status;
+        ctx.Response.ContentType = "application/json";
+        if (reply.RetryAfter != null) ctx.Response.Headers["Retry-After"] = reply.RetryAfter;
+        byte[] bytes = Encoding.UTF8.GetBytes(reply.Body);
+        await ctx.Response.OutputStream.WriteAsync(bytes);
+        ctx.Response.Close();
     }
 
     public async ValueTask DisposeAsync()
