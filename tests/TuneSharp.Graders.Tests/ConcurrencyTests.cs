@@ -33,26 +33,13 @@ public class ConcurrencyTests
     [Fact]
     public async Task GradeMany_KeepsInputOrder_AndBoundsConcurrency()
     {
-        int inFlight = 0, peak = 0;
-        await using var server = new OpenAiDouble((call, body) =>
-        {
-            int now = Interlocked.Increment(ref inFlight);
-            InterlockedMax(ref peak, now);
-            Thread.Sleep(50); // hold the request so that overlapping ones are counted
-            Interlocked.Decrement(ref inFlight);
-            return OpenAiDouble.Reply.Chat($"score: {body["messages"]![0]!["content"]}");
-        });
+        await using var server = new OpenAiDouble((_, body) =>
+            OpenAiDouble.Reply.Chat($"score: {body["messages"]![0]!["content"]}") with { Delay = TimeSpan.FromMilliseconds(50) });
         var g = Support.Grader("""{"type":"score_model","name":"j","model":"m","range":[0,100],"input":[{"role":"user","content":"{{ item.n }}"}]}""",
             new GraderServices { Chat = new ModelEndpoint(server.BaseUrl) });
         var contexts = Enumerable.Range(0, 12).Select(i => GraderContext.Create(JsonSerializer.SerializeToElement(new { n = i }), "")).ToArray();
         var results = await g.GradeManyAsync(contexts, maxConcurrency: 3, TestContext.Current.CancellationToken);
         Assert.Equal(Enumerable.Range(0, 12).Select(i => (double)i), results.Select(r => r.Score));
-        Assert.InRange(peak, 2, 3); // overlapping (the double serves requests concurrently), never more than asked
-    }
-
-    static void InterlockedMax(ref int target, int value)
-    {
-        int seen;
-        while ((seen = Volatile.Read(ref target)) < value && Interlocked.CompareExchange(ref target, value, seen) != seen) { }
+        Assert.InRange(server.PeakInFlight, 2, 3); // overlapping (the double serves requests concurrently), never more than asked
     }
 }

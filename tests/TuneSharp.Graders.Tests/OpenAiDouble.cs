@@ -16,7 +16,7 @@ internal sealed class OpenAiDouble : IAsyncDisposable
 {
     readonly HttpListener _listener = new();
     readonly Task _loop;
-    int _calls;
+    int _calls, _inFlight, _peak;
 
     public OpenAiDouble(Func<int, JsonObject, Reply> reply)
     {
@@ -37,8 +37,13 @@ internal sealed class OpenAiDouble : IAsyncDisposable
 
     public sealed record Request(string Path, string? Authorization, JsonObject Body);
 
+    /// <summary>Most requests in flight at once (a reply's <see cref="Reply.Delay"/> holds its request open).</summary>
+    public int PeakInFlight => Volatile.Read(ref _peak);
+
     public sealed record Reply(int Status, string Body, string? RetryAfter = null)
     {
+        public TimeSpan Delay { get; init; }
+
         public static Reply Chat(string content) => new(200, new JsonObject
         {
             ["id"] = "chatcmpl-double", ["object"] = "chat.completion", ["model"] = "judge",
@@ -73,6 +78,10 @@ internal sealed class OpenAiDouble : IAsyncDisposable
         var body = JsonNode.Parse(await reader.ReadToEndAsync()) as JsonObject ?? [];
         Requests.Enqueue(new Request(ctx.Request.Url!.AbsolutePath, ctx.Request.Headers["Authorization"], body));
         var reply = _reply(Interlocked.Increment(ref _calls), body);
+        int now = Interlocked.Increment(ref _inFlight);
+        for (int seen; (seen = Volatile.Read(ref _peak)) < now && Interlocked.CompareExchange(ref _peak, now, seen) != seen;) { }
+        if (reply.Delay > TimeSpan.Zero) await Task.Delay(reply.Delay);
+        Interlocked.Decrement(ref _inFlight);
         ctx.Response.StatusCode = reply.Status;
         ctx.Response.ContentType = "application/json";
         if (reply.RetryAfter != null) ctx.Response.Headers["Retry-After"] = reply.RetryAfter;

@@ -25,9 +25,6 @@ public sealed class GraderTemplate
 
     public string Source { get; }
 
-    /// <summary>True when the template has no <c>{{ }}</c> (a literal).</summary>
-    public bool IsLiteral => _segments.All(s => s.Path == null);
-
     /// <summary>Parses <paramref name="source"/>; <paramref name="keyPath"/> names the definition key in errors.</summary>
     public static GraderTemplate Parse(string source, string keyPath)
     {
@@ -56,10 +53,6 @@ public sealed class GraderTemplate
             sb.Append(s.Path == null ? s.Text : ValueText(s.Path.Resolve(context, Source)));
         return sb.ToString();
     }
-
-    /// <summary>The value of a template that is exactly one <c>{{ path }}</c>, unrendered (for JSON-typed fields).</summary>
-    internal JsonElement? SingleValue(GraderContext context) =>
-        _segments is [{ Path: { } p }] ? p.Resolve(context, Source) : null;
 
     internal static string ValueText(JsonElement value) =>
         value.ValueKind == JsonValueKind.String ? value.GetString()! : JsonSerializer.Serialize(value, Compact);
