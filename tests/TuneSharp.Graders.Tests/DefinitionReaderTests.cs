@@ -121,4 +121,53 @@ public class DefinitionReaderTests
         Support.Grader("""{"type":"score_model","name":"j","model":"m","input":[{"role":"user","content":"x"}]}""",
             new GraderServices { Chat = new ModelEndpoint(new Uri("http://127.0.0.1:9/v1")) });
     }
+
+    [Fact]
+    public async Task Yaml_ReadThroughYamlDotNet_EqualsTheJsonDefinition()
+    {
+        const string yaml = """
+            type: multi
+            name: combo
+            calculate_output: 0.5 * exact + 0.5 * judge_free
+            graders:
+              exact:
+                type: string_check
+                input: "{{ sample.output_text }}"
+                reference: "{{ item.answer }}"
+                operation: ilike
+              judge_free:
+                type: numeric
+                name: judge_free
+                reference: "{{ item.answer }}"
+                extract: last
+                tolerance: {absolute: 0.5}
+            """;
+        object? tree = new YamlDotNet.Serialization.DeserializerBuilder().Build().Deserialize<object>(yaml);
+        var fromYaml = Assert.IsType<MultiDefinition>(GraderDefinitionReader.FromObject(tree));
+        var fromJson = Assert.IsType<MultiDefinition>(GraderDefinitionReader.Parse("""
+            {"type":"multi","name":"combo","calculate_output":"0.5 * exact + 0.5 * judge_free","graders":{
+              "exact":{"type":"string_check","name":"exact","input":"{{ sample.output_text }}","reference":"{{ item.answer }}","operation":"ilike"},
+              "judge_free":{"type":"numeric","name":"judge_free","reference":"{{ item.answer }}","extract":"last","tolerance":{"absolute":0.5}}}}
+            """));
+        Assert.Equal(fromJson.CalculateOutput, fromYaml.CalculateOutput);
+        Assert.Equal(fromJson.Graders["exact"], fromYaml.Graders["exact"]);
+        Assert.Equal(fromJson.Graders["judge_free"], fromYaml.Graders["judge_free"]);
+        var g = GraderFactory.Create(fromYaml);
+        Assert.Equal(1.0, (await g.Grade("""{"answer":"12"}""", "I count 12.4 apples")).Score);  // contains "12"; |12.4-12| <= 0.5
+        Assert.Equal(0.5, (await g.Grade("""{"answer":"12"}""", "I count 12.6 apples")).Score);  // contains "12"; 0.6 > 0.5
+    }
+
+    [Fact]
+    public void Yaml_BadValue_NamesThePath()
+    {
+        object? tree = new YamlDotNet.Serialization.DeserializerBuilder().Build().Deserialize<object>("""
+            type: text_similarity
+            name: s
+            input: "{{ sample.output_text }}"
+            reference: "{{ item.a }}"
+            evaluation_metric: rouge_7
+            """);
+        var e = Assert.Throws<GraderDefinitionException>(() => GraderDefinitionReader.FromObject(tree, "tasks.qa.grader"));
+        Assert.Equal("tasks.qa.grader.evaluation_metric", e.Path);
+    }
 }

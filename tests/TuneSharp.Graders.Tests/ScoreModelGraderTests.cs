@@ -126,4 +126,27 @@ public class ScoreModelGraderTests
         Assert.Equal("/v1/embeddings", req.Path);
         Assert.Equal("""{"model":"emb","input":["out","ref"]}""", req.Body.ToJsonString());
     }
+
+    [Fact]
+    public async Task SlowReplies_TimeOutPerAttempt_AndAreRetried()
+    {
+        await using var server = new OpenAiDouble((_, _) => OpenAiDouble.Reply.Chat("5") with { Delay = TimeSpan.FromMilliseconds(400) });
+        var services = new GraderServices
+        {
+            Chat = new ModelEndpoint(server.BaseUrl) { MaxRetries = 1, InitialDelay = TimeSpan.FromMilliseconds(5), RequestTimeout = TimeSpan.FromMilliseconds(100) },
+        };
+        var e = await Assert.ThrowsAsync<ModelCallException>(() => Support.Grader(Judge, services).Grade("""{"q":"q","a":"a"}""", "x"));
+        Assert.Contains("no reply within 0.1 s (gave up after 2 attempts)", e.Message);
+    }
+
+    [Fact]
+    public async Task Cancellation_StopsAtOnce_WithoutRetrying()
+    {
+        await using var server = new OpenAiDouble((_, _) => OpenAiDouble.Reply.Chat("5") with { Delay = TimeSpan.FromMilliseconds(300) });
+        using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(50));
+        var g = Support.Grader(Judge, Services(server));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => g.GradeAsync(
+            GraderContext.Create(JsonNode.Parse("""{"q":"q","a":"a"}"""), "x"), cts.Token));
+        Assert.Single(server.Requests);
+    }
 }

@@ -52,6 +52,12 @@ public static class GraderDefinitionReader
     /// <summary>Reads one definition from dictionaries, lists and scalars (what a YAML reader gives).</summary>
     public static GraderDefinition FromDictionary(IReadOnlyDictionary<string, object?> definition) => Read(ToNode(definition, ""), "");
 
+    /// <summary>
+    /// Reads one definition from any tree of dictionaries (string or object keys), lists and scalars, e.g. what
+    /// YamlDotNet's <c>Deserialize&lt;object&gt;</c> returns; <paramref name="path"/> prefixes key paths in errors.
+    /// </summary>
+    public static GraderDefinition FromObject(object? definition, string path = "") => Read(ToNode(definition, path), path);
+
     /// <summary>Reads one definition from a JSON node; <paramref name="path"/> prefixes key paths in errors.</summary>
     public static GraderDefinition Read(JsonNode? node, string path = "")
     {
