@@ -49,7 +49,7 @@ public static class GraderFactory
             MultiDefinition d => new MultiGrader(d.Name,
                 d.Graders.ToDictionary(kv => kv.Key, kv => Create(kv.Value, services, $"{at("graders")}.{kv.Key}"), StringComparer.Ordinal),
                 FormulaExpression.Parse(d.CalculateOutput, at("calculate_output"), d.Graders.Keys.ToHashSet(StringComparer.Ordinal))),
-            RegexDefinition d => new RegexGrader(d, T(d.Input, "input"), RegexGrader.Build(d, path)),
+            RegexDefinition d => Regex(d, T(d.Input, "input"), path),
             JsonSchemaDefinition d => new JsonSchemaGrader(d.Name, T(d.Input, "input"), JsonSchemaGrader.BuildSchema(d.Schema, at("schema"))),
             NumericDefinition d => new NumericGrader(d, T(d.Input, "input"), T(d.Reference, "reference")),
             _ => throw new GraderDefinitionException(at("type"), $"no grader for definition type {definition.GetType().Name}"),
@@ -58,6 +58,12 @@ public static class GraderFactory
 
     /// <summary>Parses JSON and builds the grader in one step.</summary>
     public static IGrader FromJson(string json, GraderServices? services = null) => Create(GraderDefinitionReader.Parse(json), services);
+
+    static RegexGrader Regex(RegexDefinition d, GraderTemplate input, string path)
+    {
+        var (pattern, options) = RegexGrader.Build(d, path);
+        return new RegexGrader(d, input, pattern, options);
+    }
 
     static EmbeddingsClient? Embeddings(TextSimilarityDefinition d, GraderServices services, string path) => d.Metric switch
     {

@@ -21,6 +21,28 @@ public class CheckGraderTests
         Assert.Equal(expected == 1, r.Passed);
     }
 
+    [Theory]
+    [InlineData("The answer is Paris.", "Paris", 1)]
+    [InlineData("the answer is PARIS", "Paris", 1)]          // flag i
+    [InlineData("Parisian food", "Paris", 0)]                // word boundaries from the fixed part
+    [InlineData("pi is 3.14", "3.14", 1)]
+    [InlineData("pi is 3x14", "3.14", 0)]                    // the item's "." is escaped: it matches only a dot
+    [InlineData("cost: (a+b)", "(a+b)", 1)]                  // a value that is not a valid regex on its own
+    public async Task Regex_TemplatedPattern_MatchesItemValuesLiterally(string output, string answer, double expected)
+    {
+        var g = Support.Grader("""{"type":"regex","name":"r","pattern":"(?<![\\w.])({{ item.answer }})(?![\\w])","flags":"i"}""");
+        var r = await g.Grade(System.Text.Json.JsonSerializer.Serialize(new { answer }), output);
+        Assert.Equal(expected, r.Score);
+    }
+
+    [Fact]
+    public void Regex_TemplatedPattern_FixedPartIsValidatedAtBuildTime()
+    {
+        var e = Assert.Throws<GraderDefinitionException>(() => Support.Grader("""{"type":"regex","name":"r","pattern":"({{ item.answer }}"}"""));
+        Assert.Equal("pattern", e.Path);
+        Assert.Contains("invalid regular expression", e.Message);
+    }
+
     [Fact]
     public async Task Regex_CatastrophicPattern_TimesOutAsAnErroredResult()
     {

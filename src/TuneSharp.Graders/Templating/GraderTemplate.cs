@@ -44,15 +44,28 @@ public sealed class GraderTemplate
         return new GraderTemplate(source, segments);
     }
 
+    /// <summary>True when the template has at least one <c>{{ }}</c>.</summary>
+    public bool HasReferences => _segments.Any(s => s.Path != null);
+
     /// <summary>Renders for one sample. A key missing from the item throws <see cref="GraderTemplateException"/>.</summary>
-    public string Render(GraderContext context)
+    public string Render(GraderContext context) => Render(context, null);
+
+    /// <summary>Renders with every substituted value passed through <paramref name="escape"/> (e.g. Regex.Escape).</summary>
+    public string Render(GraderContext context, Func<string, string>? escape)
     {
         if (_segments.Count == 1 && _segments[0].Path == null) return _segments[0].Text!;
         var sb = new StringBuilder();
         foreach (var s in _segments)
-            sb.Append(s.Path == null ? s.Text : ValueText(s.Path.Resolve(context, Source)));
+        {
+            if (s.Path == null) { sb.Append(s.Text); continue; }
+            string value = ValueText(s.Path.Resolve(context, Source));
+            sb.Append(escape == null ? value : escape(value));
+        }
         return sb.ToString();
     }
+
+    /// <summary>The template with every reference replaced by <paramref name="placeholder"/> (to validate the fixed parts).</summary>
+    internal string WithPlaceholders(string placeholder) => string.Concat(_segments.Select(s => s.Path == null ? s.Text : placeholder));
 
     internal static string ValueText(JsonElement value) =>
         value.ValueKind == JsonValueKind.String ? value.GetString()! : JsonSerializer.Serialize(value, Compact);
