@@ -9,7 +9,7 @@ namespace TuneSharp.Bench.Train;
 /// The cost of a DPO step against the SFT step on the chosen answers alone (issue: at most 2.8x with a reference pass
 /// per step, work about 2.67x; at most 2.1x with precomputed reference log-probs, work 2.0x). LoRA r16 all-linear on the
 /// SmolLM2-135M shape (random weights) at T=512, 4 sequences (SFT) or 4 pairs (DPO) per micro-batch, one micro-batch per
-/// step. Pairs are GSM8K-based and about 512 tokens long: a 2-shot prompt (two solved problems, then the question), the
+/// step. Pairs are GSM8K-based and about 450 tokens long: a few-shot prompt (solved problems, then the question), the
 /// reference solution as the chosen answer and the same solution with a wrong final number as the rejected one (equal
 /// lengths, so the DPO batch pads like the SFT batch). The three runs alternate per repeat; medians of the measured
 /// steps' seconds (the warm-up steps excluded). The precomputed run's one-off reference pass is reported apart.
@@ -35,6 +35,7 @@ public static class PreferenceBench
         Console.WriteLine($"preference rows: {row.Shape.Title}, {row.Method}, {row.DType}, T={row.SeqLen}, {row.MicroBatch} per micro-batch; " +
                           $"{o.Warmup} warm-up + {o.Steps} measured steps, {o.Repeats} runs per variant");
         var runs = variants.ToDictionary(v => v.Id, _ => new List<(double Seconds, long PeakRss, double? Estimate)>());
+        var tokens = new Dictionary<string, long>();
         for (int rep = 0; rep < o.Repeats; rep++)
             foreach (var v in variants)
             {
@@ -46,6 +47,7 @@ public static class PreferenceBench
                 Environment.SetEnvironmentVariable("TUNESHARP_CACHE", Path.Combine(vdir, $"cache{rep}"));
                 var r = Harness.RunTuneSharp(vdir, config, rep);
                 runs[v.Id].Add((r.Seconds.Skip(o.Warmup).Sum() / o.Steps, r.PeakRss, r.Estimate));
+                tokens[v.Id] = r.Tokens.Sum();
                 Console.WriteLine($"   {v.Id}: {runs[v.Id][^1].Seconds:F2} s/step, peak RSS {Fmt.Bytes(r.PeakRss)}");
             }
 
@@ -63,6 +65,8 @@ public static class PreferenceBench
             lines.Add($"| {v.Title} | {s:F2} | {s / sftStep:F2}x | {target} | {Fmt.Bytes(Stats.Median(r.Select(x => (double)x.PeakRss)))} | " +
                       $"{(r[0].Estimate is { } e ? Fmt.Bytes(e) : "-")} |");
         }
+        // The pairs' rows are the SFT rows plus equally long rejected rows: twice the tokens, or the comparison is off.
+        lines.Add($"tokens per run: SFT {tokens["sft"]}, DPO {tokens["dpo"]} ({(double)tokens["dpo"] / tokens["sft"]:F2}x; 2x expected)");
         Console.WriteLine();
         foreach (string line in lines) Console.WriteLine(line);
         string json = o.JsonPath ?? Path.Combine(o.RepoRoot, "bench", "results", $"perf-preference-{DateTime.Now:yyyy-MM-dd}.json");
@@ -75,13 +79,17 @@ public static class PreferenceBench
     /// <summary>SFT conversations and DPO pairs over the same prompts and chosen answers (see the class summary).</summary>
     static (string Sft, string Pairs) WriteData(string gsm8k, string dir, int count)
     {
-        var items = File.ReadLines(gsm8k).Take(count + 2).Select(l => JsonDocument.Parse(l).RootElement)
+        var items = File.ReadLines(gsm8k).Take(count + 8).Select(l => JsonDocument.Parse(l).RootElement)
             .Select(e => (Q: e.GetProperty("question").GetString()!, A: e.GetProperty("answer").GetString()!)).ToList();
         var sft = new List<string>();
         var pairs = new List<string>();
-        for (int i = 2; i < items.Count; i++)
+        for (int i = 8; i < items.Count; i++)
         {
-            string prompt = $"Q: {items[i - 2].Q}\nA: {items[i - 2].A}\n\nQ: {items[i - 1].Q}\nA: {items[i - 1].A}\n\nQ: {items[i].Q}";
+            // Solved problems before the question while the whole row stays under ~1700 characters (~450 tokens), so
+            // no row reaches max_seq_len: nothing is truncated or dropped on either side.
+            string prompt = $"Q: {items[i].Q}";
+            for (int k = i - 1; k >= i - 8 && prompt.Length + items[k].Q.Length + items[k].A.Length + items[i].A.Length < 1650; k--)
+                prompt = $"Q: {items[k].Q}\nA: {items[k].A}\n\n" + prompt;
             string chosen = items[i].A;
             string rejected = Regex.Replace(chosen, @"#### (-?\d+)", m => "#### " + (long.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture) + 1));
             object User() => new { role = "user", content = prompt };
