@@ -85,11 +85,12 @@ def common(chosen_rewards, rejected_rewards, chosen_logp, rejected_logp):
     }
 
 
-def dpo_case(policy, reference, kind, beta, ls=0.0, rpo_alpha=None):
+def dpo_case(policy, reference, kind, beta, ls=0.0, rpo_alpha=None, length_normalize=False):
     pcs, prs, ct, rt = scores(policy)
     with torch.no_grad():
         rcs, rrs, _, _ = scores(reference)
-    mean = kind == "ipo"  # IPO on per-token means (TRL), the others on sums
+    # IPO on per-token means (TRL), the others on sums unless length-normalised (log-ratios of per-token means)
+    mean = kind == "ipo" or length_normalize
     pc, pr = (pcs / ct, prs / rt) if mean else (pcs, prs)
     rc, rr = (rcs / ct, rrs / rt) if mean else (rcs, rrs)
     h = (pc - rc) - (pr - rr)
@@ -186,7 +187,8 @@ def main():
                      ("dpo_ipo", dict(kind="ipo", beta=0.1)),
                      ("dpo_hinge", dict(kind="hinge", beta=0.1)),
                      ("dpo_robust", dict(kind="robust", beta=0.1, ls=0.1)),
-                     ("dpo_rpo", dict(kind="sigmoid", beta=0.1, rpo_alpha=0.5))]:
+                     ("dpo_rpo", dict(kind="sigmoid", beta=0.1, rpo_alpha=0.5)),
+                     ("dpo_length_normalized", dict(kind="sigmoid", beta=0.5, length_normalize=True))]:
         total, metrics = dpo_case(lora_policy(), reference, **kw)
         cases[name] = {"settings": {k: v for k, v in kw.items()}, "policy": "lora", "loss_sum": total.item(),
                        "metrics": metrics, "grads": grads(dpo_leaves, total)}

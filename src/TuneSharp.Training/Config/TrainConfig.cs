@@ -162,6 +162,10 @@ public sealed record DpoSection
     /// <summary>RPO: weight of the NLL (mean per token) of the chosen answer, added to the DPO loss; null = off.</summary>
     [Key("rpo_alpha", Example = "1.0", ExampleWith = "method.stage=dpo"), Positive]
     public double? RpoAlpha { get; init; }
+    /// <summary>Compare per-token mean log-probs instead of sums (length-normalised DPO: long answers are not favoured
+    /// or penalised for their length). IPO always uses means.</summary>
+    [Key("length_normalize", Example = "true", ExampleWith = "method.stage=dpo")]
+    public bool LengthNormalize { get; init; }
     [Key("prompt_truncation", Example = "keep_start", ExampleWith = "method.stage=dpo")]
     public Data.Encoding.PromptTruncation PromptTruncation { get; init; } = Data.Encoding.PromptTruncation.KeepEnd;
     /// <summary>Compute the reference log-probs of every pair once before training (cached with the tokenized data)

@@ -42,6 +42,7 @@ public sealed class PairObjectiveGoldenTests
             {
                 Beta = Setting("beta"), LabelSmoothing = Setting("ls"), LossType = Enum.Parse<DpoLossType>(s.GetProperty("kind").GetString()!, ignoreCase: true),
                 RpoAlpha = s.TryGetProperty("rpo_alpha", out var a) ? a.GetDouble() : null,
+                LengthNormalize = s.TryGetProperty("length_normalize", out var ln) && ln.GetBoolean(),
             }),
             "orpo" => new OrpoObjective(new OrpoSection { Beta = Setting("beta") }),
             "simpo" => new SimPoObjective(new SimpoSection { Beta = Setting("beta"), Gamma = Setting("gamma"), LabelSmoothing = Setting("ls") }),

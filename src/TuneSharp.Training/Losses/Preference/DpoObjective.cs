@@ -29,8 +29,8 @@ public sealed class DpoObjective(DpoSection settings, IReferencePolicy? referenc
         var reference = b.ReferenceLogProbs is { } precomputed
             ? PairScores.Precomputed(precomputed, policy)
             : _reference.Run(model, m => PairScores.Of(m, t));
-        // IPO is defined on per-token mean log-probs (as TRL); the other losses on sums.
-        bool mean = settings.LossType == DpoLossType.Ipo;
+        // IPO is defined on per-token mean log-probs (as TRL); the other losses on sums unless length-normalised.
+        bool mean = settings.LossType == DpoLossType.Ipo || settings.LengthNormalize;
         var (pc, pr) = policy.Sides(mean);                                          // [P], [P]
         var (rc, rr) = reference.Sides(mean);                                       // [P], [P]
         var pair = DpoLoss.Compute(settings.LossType, pc, pr, rc, rr, settings.Beta, settings.LabelSmoothing);
