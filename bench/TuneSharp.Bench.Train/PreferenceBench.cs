@@ -85,10 +85,10 @@ public static class PreferenceBench
         var pairs = new List<string>();
         for (int i = 8; i < items.Count; i++)
         {
-            // Solved problems before the question while the whole row stays under ~1700 characters (~450 tokens), so
-            // no row reaches max_seq_len: nothing is truncated or dropped on either side.
+            // Solved problems before the question while the whole row stays under ~1250 characters (~430 tokens), so
+            // no row reaches max_seq_len (~2.9 characters per token with this tokenizer): nothing is truncated or dropped on either side.
             string prompt = $"Q: {items[i].Q}";
-            for (int k = i - 1; k >= i - 8 && prompt.Length + items[k].Q.Length + items[k].A.Length + items[i].A.Length < 1650; k--)
+            for (int k = i - 1; k >= i - 8 && prompt.Length + items[k].Q.Length + items[k].A.Length + items[i].A.Length < 1250; k--)
                 prompt = $"Q: {items[k].Q}\nA: {items[k].A}\n\n" + prompt;
             string chosen = items[i].A;
             string rejected = Regex.Replace(chosen, @"#### (-?\d+)", m => "#### " + (long.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture) + 1));
