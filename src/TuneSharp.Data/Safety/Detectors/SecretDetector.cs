@@ -1,0 +1,109 @@
+using System.Text.RegularExpressions;
+
+namespace TuneSharp.Data.Safety;
+
+/// <summary>
+/// Credentials in text: cloud keys (AWS, GCP, Azure), VCS and service tokens (GitHub, GitLab, Slack, OpenAI, Hugging
+/// Face), PEM private key blocks, JWTs, and high-entropy strings (see <see cref="MinEntropy"/>). Patterns follow the
+/// providers' documented token formats (as gitleaks' and detect-secrets' rules do).
+/// </summary>
+public sealed partial class SecretDetector : ISpanDetector
+{
+    /// <summary>Default threshold of the high-entropy check, in bits per character (documented in docs/safety.md).</summary>
+    public const double DefaultMinEntropy = 4.2;
+    /// <summary>Default shortest string the high-entropy check considers.</summary>
+    public const int DefaultMinEntropyLength = 24;
+
+    /// <summary>A run of base64/hex-like characters is a secret when its Shannon entropy reaches this (bits/char); 0 turns
+    /// the check off. Hex digests top out at 4.0, so they never count.</summary>
+    public double MinEntropy { get; init; } = DefaultMinEntropy;
+    public int MinEntropyLength { get; init; } = DefaultMinEntropyLength;
+    /// <summary>Longer runs are encoded files (images, archives), not credentials.</summary>
+    public int MaxEntropyLength { get; init; } = 256;
+
+    static readonly (Regex Pattern, SpanType Type)[] Patterns =
+    [
+        (PrivateKeyBlock(), SpanType.PrivateKey),
+        (AwsAccessKey(), SpanType.AwsAccessKey),
+        (AwsSecretKey(), SpanType.AwsSecretKey),
+        (GcpApiKey(), SpanType.GcpApiKey),
+        (GcpServiceAccount(), SpanType.GcpServiceAccountKey),
+        (AzureAccountKey(), SpanType.AzureKey),
+        (AzureClientSecret(), SpanType.AzureKey),
+        (GitHubToken(), SpanType.GitHubToken),
+        (GitLabToken(), SpanType.GitLabToken),
+        (SlackToken(), SpanType.SlackToken),
+        (SlackWebhook(), SpanType.SlackToken),
+        (OpenAiKey(), SpanType.OpenAiKey),
+        (HuggingFaceToken(), SpanType.HuggingFaceToken),
+        (Jwt(), SpanType.Jwt),
+    ];
+
+    public IReadOnlyList<TextSpan> Find(string text)
+    {
+        var spans = new List<TextSpan>();
+        foreach (var (pattern, type) in Patterns)
+            foreach (Match m in pattern.Matches(text))
+            {
+                var g = m.Groups["s"].Success ? m.Groups["s"] : m.Groups[0];
+                spans.Add(new TextSpan(type, g.Index, g.Length));
+            }
+        if (MinEntropy > 0)
+            foreach (Match m in Token().Matches(text))
+            {
+                if (m.Length < MinEntropyLength || m.Length > MaxEntropyLength || EmbeddedData(text, m.Index)
+                    || spans.Any(s => s.Start < m.Index + m.Length && m.Index < s.End)) continue;
+                if (LooksRandom(m.ValueSpan) && Checksums.Entropy(m.ValueSpan) >= MinEntropy)
+                    spans.Add(new TextSpan(SpanType.HighEntropy, m.Index, m.Length));
+            }
+        return SpanRedactor.Resolve(spans);
+    }
+
+    /// <summary>The payload of a data URI (<c>data:image/png;base64,...</c>) is a file, not a credential.</summary>
+    static bool EmbeddedData(string text, int start) =>
+        start >= 7 && text.AsSpan(start - 7, 7).Equals("base64,", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>Digits, upper and lower case letters all present: words, identifiers in snake_case and hex digests are not.</summary>
+    static bool LooksRandom(ReadOnlySpan<char> s)
+    {
+        bool digit = false, upper = false, lower = false;
+        foreach (char c in s)
+        {
+            digit |= char.IsAsciiDigit(c);
+            upper |= char.IsAsciiLetterUpper(c);
+            lower |= char.IsAsciiLetterLower(c);
+        }
+        return digit && upper && lower;
+    }
+
+    [GeneratedRegex(@"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----(?:[\s\S]*?-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----|[A-Za-z0-9+/=\s\\n]*)")]
+    private static partial Regex PrivateKeyBlock();
+    [GeneratedRegex(@"\b(?:AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[0-9A-Z]{16}\b")]
+    private static partial Regex AwsAccessKey();
+    [GeneratedRegex(@"(?i)aws.{0,20}?secret.{0,20}?[""'\s:=]{1,5}(?-i)(?<s>[A-Za-z0-9/+]{40})(?![A-Za-z0-9/+])")]
+    private static partial Regex AwsSecretKey();
+    [GeneratedRegex(@"\bAIza[0-9A-Za-z_\-]{35}(?![0-9A-Za-z_\-])")]
+    private static partial Regex GcpApiKey();
+    [GeneratedRegex(@"""private_key_id""\s*:\s*""(?<s>[0-9a-f]{40})""")]
+    private static partial Regex GcpServiceAccount();
+    [GeneratedRegex(@"AccountKey=(?<s>[A-Za-z0-9+/]{80,88}={0,2})")]
+    private static partial Regex AzureAccountKey();
+    [GeneratedRegex(@"(?<![A-Za-z0-9_~.\-])[A-Za-z0-9_~.\-]{3}\dQ~[A-Za-z0-9_~.\-]{31,34}(?![A-Za-z0-9_~.\-])")]
+    private static partial Regex AzureClientSecret();
+    [GeneratedRegex(@"\b(?:gh[pousr]_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9_]{82})\b")]
+    private static partial Regex GitHubToken();
+    [GeneratedRegex(@"\bglpat-[A-Za-z0-9_\-]{20}(?![A-Za-z0-9_\-])")]
+    private static partial Regex GitLabToken();
+    [GeneratedRegex(@"\bxox[abposr]-(?:\d+-){1,3}[A-Za-z0-9-]{10,}")]
+    private static partial Regex SlackToken();
+    [GeneratedRegex(@"https://hooks\.slack\.com/services/T[A-Z0-9]+/B[A-Z0-9]+/[A-Za-z0-9]{20,}")]
+    private static partial Regex SlackWebhook();
+    [GeneratedRegex(@"\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_\-]{32,}(?![A-Za-z0-9_\-])")]
+    private static partial Regex OpenAiKey();
+    [GeneratedRegex(@"\bhf_[A-Za-z0-9]{34,40}\b")]
+    private static partial Regex HuggingFaceToken();
+    [GeneratedRegex(@"\beyJ[A-Za-z0-9_\-]{10,}\.eyJ[A-Za-z0-9_\-]{10,}\.[A-Za-z0-9_\-]{10,}")]
+    private static partial Regex Jwt();
+    [GeneratedRegex(@"[A-Za-z0-9+/=_\-]{16,}")]
+    private static partial Regex Token();
+}
