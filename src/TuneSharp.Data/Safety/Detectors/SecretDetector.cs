@@ -15,7 +15,8 @@ public sealed partial class SecretDetector : ISpanDetector
     public const int DefaultMinEntropyLength = 24;
 
     /// <summary>A run of base64/hex-like characters is a secret when its Shannon entropy reaches this (bits/char); 0 turns
-    /// the check off. Hex digests top out at 4.0, so they never count.</summary>
+    /// the check off. Hex digests top out at 4.0, so they never count; nor do runs inside URLs, ids with a known prefix
+    /// (<c>call_</c>, <c>chatcmpl-</c>, ...) and base64 that decodes to readable text.</summary>
     public double MinEntropy { get; init; } = DefaultMinEntropy;
     public int MinEntropyLength { get; init; } = DefaultMinEntropyLength;
     /// <summary>Longer runs are encoded files (images, archives), not credentials.</summary>
@@ -49,14 +50,40 @@ public sealed partial class SecretDetector : ISpanDetector
                 spans.Add(new TextSpan(type, g.Index, g.Length));
             }
         if (MinEntropy > 0)
+        {
+            var urls = Urls.Find(text);
             foreach (Match m in Token().Matches(text))
             {
                 if (m.Length < MinEntropyLength || m.Length > MaxEntropyLength || EmbeddedData(text, m.Index)
                     || spans.Any(s => s.Start < m.Index + m.Length && m.Index < s.End)) continue;
-                if (LooksRandom(m.ValueSpan) && Checksums.Entropy(m.ValueSpan) >= MinEntropy)
+                if (urls.Any(u => m.Index >= u.Start && m.Index < u.Start + u.Length)) continue;
+                if (!IsId(m.ValueSpan) && LooksRandom(m.ValueSpan) && Checksums.Entropy(m.ValueSpan) >= MinEntropy && !EncodedText(m.Value))
                     spans.Add(new TextSpan(SpanType.HighEntropy, m.Index, m.Length));
             }
+        }
         return SpanRedactor.Resolve(spans);
+    }
+
+    /// <summary>Prefixes of random ids that are not credentials (OpenAI/Anthropic call, message and object ids).</summary>
+    static readonly string[] IdPrefixes = ["call_", "chatcmpl-", "toolu_", "msg_", "req_", "run_", "asst_", "thread_", "file-", "org-", "resp_"];
+
+    static bool IsId(ReadOnlySpan<char> token)
+    {
+        foreach (var p in IdPrefixes)
+            if (token.StartsWith(p, StringComparison.Ordinal)) return true;
+        return false;
+    }
+
+    /// <summary>Base64 of readable text (an encoded sentence or script) is not a key: keys are random bytes.</summary>
+    static bool EncodedText(string token)
+    {
+        string s = token.TrimEnd('=').Replace('-', '+').Replace('_', '/');
+        s = s.PadRight(s.Length + (4 - s.Length % 4) % 4, '=');
+        var bytes = new byte[s.Length];
+        if (!Convert.TryFromBase64String(s, bytes, out int n) || n == 0) return false;
+        int printable = 0;
+        for (int i = 0; i < n; i++) printable += bytes[i] is >= 0x20 and < 0x7f or (byte)'\n' or (byte)'\t' ? 1 : 0;
+        return printable >= 0.95 * n;
     }
 
     /// <summary>The payload of a data URI (<c>data:image/png;base64,...</c>) is a file, not a credential.</summary>

@@ -6,8 +6,8 @@ namespace TuneSharp.Data.Safety;
 /// <summary>
 /// <c>exfiltration</c>: a tool call that reaches an untrusted URL (see <see cref="UntrustedUrlRule"/>) while its arguments
 /// carry the user's own words: <see cref="PhraseWords"/> consecutive words of a user turn (the whole turn when shorter),
-/// found after percent-decoding and base64-decoding, in the URL's query string, its path, a script around it or a
-/// request body. This is how the DoubleAgents traces leaked every user query to the attacker's server.
+/// found after percent-decoding and base64-decoding, in the argument holding the URL (its query string, its path, a
+/// script around it) or in a request body (arguments named body, data, payload, json, form). This is how the DoubleAgents traces leaked every user query to the attacker's server.
 /// </summary>
 public sealed partial class ExfiltrationRule : ISafetyRule
 {
@@ -26,7 +26,7 @@ public sealed partial class ExfiltrationRule : ISafetyRule
             if (url.Host is null) continue;
             var phrases = UserPhrases(c, call.MessageIndex);
             if (phrases.Count == 0) continue;
-            string carried = " " + string.Join(' ', Words.Sequence(Decoded(call))) + " ";
+            string carried = " " + string.Join(' ', Words.Sequence(Decoded(call, url))) + " ";
             if (phrases.FirstOrDefault(p => carried.Contains(p, StringComparison.Ordinal)) is { } phrase)
                 yield return Findings.At(c, call.MessageIndex, Id, DefaultSeverity,
                     $"call to '{call.Name}' sends the user's words (\"{phrase.Trim()}\") to '{url.Host}'",
@@ -49,12 +49,17 @@ public sealed partial class ExfiltrationRule : ISafetyRule
         return phrases;
     }
 
-    /// <summary>All string arguments, percent-decoded, plus what their base64-looking runs decode to.</summary>
-    static string Decoded(ToolCallView call)
+    /// <summary>Argument keys that hold a request's body.</summary>
+    static readonly HashSet<string> BodyKeys = new(StringComparer.OrdinalIgnoreCase) { "body", "data", "payload", "json", "form", "post_data", "request_body" };
+
+    /// <summary>The string arguments that hold the URL or a request body, percent-decoded, plus what their base64-looking
+    /// runs decode to.</summary>
+    static string Decoded(ToolCallView call, UrlMatch url)
     {
         var sb = new StringBuilder();
-        foreach (var (_, value) in call.Values)
+        foreach (var (key, value) in call.Values)
         {
+            if (!BodyKeys.Contains(key) && !value.Contains(url.Text, StringComparison.Ordinal)) continue;
             string decoded = Urls.Decode(value);
             sb.Append(decoded).Append('\n');
             foreach (Match m in Base64Run().Matches(decoded))

@@ -5,7 +5,7 @@ internal static class SpanRule
 {
     /// <summary>"a user turn", "an assistant turn", ...</summary>
     public static string Turn(Conversation c, int message) =>
-        (c.Messages[message].Role is ['a' or 'e' or 'i' or 'o' or 'u', ..] ? "an " : "a ") + c.Messages[message].Role + " turn";
+        (c.Messages[message].Role == "assistant" ? "an " : "a ") + c.Messages[message].Role + " turn";
 
     public static IEnumerable<(int Message, string Text, TextSpan Span)> Spans(Conversation c, ISpanDetector detector)
     {
