@@ -131,6 +131,6 @@ public sealed partial class SecretDetector : ISpanDetector
     private static partial Regex HuggingFaceToken();
     [GeneratedRegex(@"\beyJ[A-Za-z0-9_\-]{10,}\.eyJ[A-Za-z0-9_\-]{10,}\.[A-Za-z0-9_\-]{10,}")]
     private static partial Regex Jwt();
-    [GeneratedRegex(@"[A-Za-z0-9+/=_\-]{16,}")]
+    [GeneratedRegex(@"[A-Za-z0-9+/_\-]{16,}={0,2}")]
     private static partial Regex Token();
 }

@@ -8,7 +8,7 @@ namespace TuneSharp.Data.Safety;
 /// instructions", "you are now …", requests to reveal or override the system prompt, "developer mode", chat-template
 /// control tokens. In tool results (high: a model trained to follow them learns to obey whatever a web page or email says)
 /// the same, plus instructions hidden for the assistant: <c>&lt;INFORMATION&gt;</c>-style blocks, "before you solve the
-/// task", "… in your response / reply / code", "the following code snippet", "do not tell the user".
+/// task", "… in your response / reply", "the following code snippet", "do not tell the user".
 /// </summary>
 public sealed partial class PromptInjectionRule : ISafetyRule
 {
@@ -72,9 +72,9 @@ public sealed partial class PromptInjectionRule : ISafetyRule
     private static partial Regex AddressesAssistant();
     [GeneratedRegex(@"(?i)\bbefore\s+(?:you\s+)?(?:can\s+)?(?:solve|solving|complete|completing|do|doing|answer|answering|finish|finishing|continue|continuing|respond|responding)\s+(?:to\s+)?(?:the|this|my|any|your)\b")]
     private static partial Regex BeforeTheTask();
-    [GeneratedRegex(@"(?i)\b(?:in|into|to|within|throughout|of|at\s+the\s+(?:end|start|beginning)\s+of)\s+your\s+(?:response|reply|answer|output|code(?:base)?|solution|implementation|summary|message)s?\b|\byour\s+code's\b|\b(?:encrypt|encode|translate|reverse|replace|provide|write|use)\b[^.\n]{0,40}\byour\s+(?:response|reply|answer|output)\b")]
+    [GeneratedRegex(@"(?i)\b(?:in|into|to|within|throughout|of|at\s+the\s+(?:end|start|beginning)\s+of)\s+your\s+(?:response|reply|answer|output|solution|summary|elucidation)s?\b|\byour\s+(?:answer|response|reply)'s\b|(?:^|[.!?:]\s+|\n)\s*(?:can\s+you\s+)?(?:please\s+)?(?:encrypt|encode|apply|use|render|shift|provide|reverse|write|invert|replace|express|translate|add|integrate|include|modify|augment|enhance|suggest|mention|insert|append|format|display)\b[^.\n]{0,80}\byour\s+(?:response|reply|answer|output|message)s?\b|(?:^|[.!?:]\s+|\n)\s*(?:can\s+you\s+)?(?:reply|respond|answer)\s+(?:in|using|only)\b")]
     private static partial Regex YourResponse();
-    [GeneratedRegex(@"(?i)\b(?:the\s+)?(?:following|below|subsequent)\s+code\s+(?:snippet|block|excerpt|fragment|segment|sample)\b")]
+    [GeneratedRegex(@"(?i)\b(?:the\s+)?(?:following|below|subsequent)\s+code\s+(?:snippet|block|excerpt|fragment|segment|sample|section)\b")]
     private static partial Regex FollowingCode();
     [GeneratedRegex(@"(?i)\b(?:do\s+not|don't|never)\s+(?:tell|inform|mention|reveal|show|let)\s+(?:this\s+|it\s+)?(?:to\s+)?the\s+user\b|\bwithout\s+(?:telling|informing|notifying|alerting|asking)\s+the\s+user\b")]
     private static partial Regex KeepFromUser();
