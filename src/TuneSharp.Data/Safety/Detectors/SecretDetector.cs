@@ -51,13 +51,14 @@ public sealed partial class SecretDetector : ISpanDetector
             }
         if (MinEntropy > 0)
         {
-            var urls = Urls.Find(text);
+            IReadOnlyList<UrlMatch>? urls = null; // found only when a candidate needs them (the URL patterns are the slow part)
             foreach (Match m in Token().Matches(text))
             {
                 if (m.Length < MinEntropyLength || m.Length > MaxEntropyLength || EmbeddedData(text, m.Index)
                     || spans.Any(s => s.Start < m.Index + m.Length && m.Index < s.End)) continue;
-                if (urls.Any(u => m.Index >= u.Start && m.Index < u.Start + u.Length)) continue;
-                if (!IsId(m.ValueSpan) && LooksRandom(m.ValueSpan) && Checksums.Entropy(m.ValueSpan) >= MinEntropy && !EncodedText(m.Value))
+                if (IsId(m.ValueSpan) || !LooksRandom(m.ValueSpan) || Checksums.Entropy(m.ValueSpan) < MinEntropy || EncodedText(m.Value)) continue;
+                urls ??= Urls.Find(text);
+                if (!urls.Any(u => m.Index >= u.Start && m.Index < u.Start + u.Length))
                     spans.Add(new TextSpan(SpanType.HighEntropy, m.Index, m.Length));
             }
         }
