@@ -6,8 +6,8 @@ using TuneSharp.Data.Encoding;
 namespace TuneSharp.Cli.Commands;
 
 /// <summary>
-/// `tunesharp data validate` (problems + statistics of a whole dataset) and `tunesharp data preview` (the first samples
-/// rendered with the trained tokens marked). Exit codes: 0 valid, 1 problems found or nothing left to train on (or a
+/// `tunesharp data validate` (problems + statistics of a whole dataset), `tunesharp data preview` (the first samples
+/// rendered with the trained tokens marked) and `tunesharp data scan` (the safety scan, <see cref="ScanVerb"/>). Exit codes: 0 valid, 1 problems found or nothing left to train on (or a
 /// file that exists could not be used), 2 usage error, 130/143 interrupted. See docs/cli/data.md.
 /// </summary>
 public static class DataCommand
@@ -19,6 +19,7 @@ public static class DataCommand
         var cmd = new Command("data", "Check and inspect training data.");
         cmd.Subcommands.Add(Validate(stdout, stderr));
         cmd.Subcommands.Add(Preview(stdout, stderr));
+        cmd.Subcommands.Add(ScanVerb.Create(stdout, stderr));
         return cmd;
     }
 

@@ -334,7 +334,20 @@ public sealed record DataSection
     /// <summary>Cap on the number of examples after mixing all datasets.</summary>
     [Key("max_samples", Example = "100"), Min(1)]
     public int? MaxSamples { get; init; }
+    /// <summary>Scan the training data for poisoned tool calls, injections, secrets and personal data before the model
+    /// loads (docs/safety.md); findings go into the start notes.</summary>
+    [Key("safety_scan", Example = "false")]
+    public bool SafetyScan { get; init; } = true;
+    /// <summary>The run stops before loading the model when a safety finding of this severity or above exists.</summary>
+    [Key("safety_fail_on", Example = "medium")]
+    public SafetyFailOn SafetyFailOn { get; init; } = SafetyFailOn.High;
+    /// <summary>Domains tool calls in the data may reach, added to the scanner's default allow-list.</summary>
+    [Key("safety_allow_domains", Example = "[api.github.com]")]
+    public ValueList<string> SafetyAllowDomains { get; init; } = [];
 }
+
+/// <summary><c>data.safety_fail_on</c>: the lowest finding severity that stops a run; <c>off</c> never stops.</summary>
+public enum SafetyFailOn { Off, Low, Medium, High }
 
 /// <summary>Record layout of a dataset file.</summary>
 public enum DatasetFormat { Auto, Alpaca, Sharegpt, Messages, PromptCompletion, Text }

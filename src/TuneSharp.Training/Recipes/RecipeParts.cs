@@ -108,6 +108,6 @@ public static class RecipeParts
         StartStep = startStep,
         EstimatedPeakMemoryBytes = estimate.PeakBytes,
         EstimatedSeconds = estimate.Seconds,
-        Notes = [$"template: {templateName}", $"device: {m.Device}, dtype: {m.Model.DType}", .. estimate.Describe(), .. dataNotes],
+        Notes = [$"template: {templateName}", $"device: {m.Device}, dtype: {m.Model.DType}", .. estimate.Describe(), .. dataNotes, .. run.PreflightNotes],
     };
 }

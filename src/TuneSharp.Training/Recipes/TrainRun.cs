@@ -23,6 +23,8 @@ public sealed record TrainRunOptions
 /// <summary>What every recipe is given: the options, the locked output folder and the observers.</summary>
 public sealed record RunContext(TrainRunOptions Options, RunDirectory Directory, ITrainingObserver Observers)
 {
+    /// <summary>What the checks before the model loads found (the data safety scan), shown with the start notes.</summary>
+    public IReadOnlyList<string> PreflightNotes { get; init; } = [];
     public bool StopRequested => Options.Stop?.Requested == true;
     public TextWriter Log => Options.Log;
 }
@@ -38,9 +40,9 @@ public static class TrainRun
         TorchRuntime.Initialize();
         using var directory = RunDirectory.Open(cfg.Output.Dir);
         using var observers = new CompositeObserver(options.Observers);
-        var run = new RunContext(options, directory, observers);
         try
         {
+            var run = new RunContext(options, directory, observers) { PreflightNotes = Setup.DataSafetyCheck.Run(cfg, ct) };
             var summary = await (cfg.Method.Stage switch
             {
                 // Pretraining is next-token training on raw-text windows: the same recipe, other data (DataSetup).

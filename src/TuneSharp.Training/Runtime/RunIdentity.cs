@@ -15,7 +15,8 @@ public sealed record RunIdentity(IReadOnlyDictionary<string, string> Config, str
     /// <summary>Keys a resume may change when asked with <c>--resume</c>: how long to train and how to watch, never what
     /// is trained or how. Paths to the model and the data may move as long as their fingerprints stay equal.</summary>
     static readonly string[] SafePrefixes =
-        ["train.max_steps", "train.epochs", "eval.", "logging.", "output.save_every_steps", "output.keep_last", "output.resume", "output.save_merged"];
+        ["train.max_steps", "train.epochs", "eval.", "logging.", "output.save_every_steps", "output.keep_last", "output.resume", "output.save_merged",
+         "data.safety_scan", "data.safety_fail_on", "data.safety_allow_domains"];
 
     static readonly string[] FingerprintedPaths = ["model.path", "data.val_path"];
 

@@ -82,8 +82,8 @@ public static class DataSetup
         var files = cfg.Data.Datasets.Select(d => d.Path).Append(cfg.Data.ValPath).OfType<string>()
             .SelectMany<string, string>(p => Directory.Exists(p) ? Directory.EnumerateFiles(p, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal) : new[] { p });
         // Everything else that decides the samples: mixing, splitting, the stage and its data keys. Not the adapter
-        // (method.type, lora, ...) nor a loss setting such as dpo.beta: changing those reuses the tokenized data, and a
-        // refused resume names only them.
+        // (method.type, lora, ...) nor a loss setting such as dpo.beta, nor the safety scan's settings: changing those reuses
+        // the tokenized data, and a refused resume names only them.
         var method = new MethodSection
         {
             Type = MethodType.Lora, Stage = cfg.Method.Stage, Sft = cfg.Method.Sft, Pretrain = cfg.Method.Pretrain,
@@ -94,7 +94,7 @@ public static class DataSetup
         };
         string extra = ConfigLoader.ToYaml(cfg with
         {
-            Model = cfg.Model with { Path = "" }, Method = method, Optimizer = new(), Schedule = new(), Eval = new(), Output = new(), Logging = new(),
+            Model = cfg.Model with { Path = "" }, Method = method, Data = cfg.Data with { SafetyScan = true, SafetyFailOn = default, SafetyAllowDomains = [] }, Optimizer = new(), Schedule = new(), Eval = new(), Output = new(), Logging = new(),
             Train = new TrainSection { Seed = cfg.Train.Seed, MaxSteps = 1 },
         });
         try { return CacheKey.Compute(files, tokenizerDirectory, template, settings, extra: extra); }
