@@ -42,7 +42,7 @@ public sealed class DataScanCommandTests
     [Fact]
     public async Task Json_HasEveryFieldOfAFinding_AndTheCounts()
     {
-        var (exit, output, err) = await Run("data", "scan", Poisoned, DoubleAgents, "--format", "json");
+        var (exit, output, err) = await Run("data", "scan", Poisoned, DoubleAgents, "--json");
         Assert.True(exit == 1, err);
         var doc = JsonNode.Parse(output)!.AsObject();
         Assert.Equal(2, doc["paths"]!.AsArray().Count);
@@ -56,7 +56,7 @@ public sealed class DataScanCommandTests
     [Fact]
     public async Task AllowDomain_And_SkipRule_RemoveTheirFindings()
     {
-        var (_, before, _) = await Run("data", "scan", Poisoned, "--format", "json");
+        var (_, before, _) = await Run("data", "scan", Poisoned, "--json");
         var (_, after, _) = await Run("data", "scan", Poisoned, "--format", "json", "--allow-domain", "cdn-metrics.io", "--skip-rule", "personal_data");
         int Count(string json, Func<JsonNode, bool> pick) => JsonNode.Parse(json)!["findings"]!.AsArray().Count(f => pick(f!));
         Assert.True(Count(before, f => f["excerpt"]!.GetValue<string>().Contains("cdn-metrics.io") && f["rule"]!.GetValue<string>() == "untrusted_url") > 0);
