@@ -35,11 +35,7 @@ public sealed class GenerationTask(string name, Func<IReadOnlyList<GenDoc>> docs
 
     public IReadOnlyList<TaskResult> Run(EvalSession session)
     {
-        var all = docs();
-        var items = session.Limit(all);
-        int k = session.Options.NumFewshot ?? DefaultFewshot;
-        var shots = k > 0 ? FewshotDocs?.Invoke() ?? all : all;
-        var prompts = items.Select(d => FewShot.Prefix(Description, shots, k, d, ShotText) + d.Text).ToList();
+        var (items, prompts, total, k) = Plan(session);
         Responses = Generate(session, prompts);
         var table = new MetricTable();
         foreach (var s in scorers)
@@ -57,16 +53,33 @@ public sealed class GenerationTask(string name, Func<IReadOnlyList<GenDoc>> docs
             },
             ["filter_list"] = scorers.Select(s => s.Filter).Distinct().ToList(),
         };
-        return [new TaskResult(name, table.Values, all.Count, items.Count, k, config)
+        return [new TaskResult(name, table.Values, total, items.Count, k, config)
         {
             HigherIsBetter = scorers.Select(s => s.Metric).Distinct().ToDictionary(m => m, _ => true),
         }];
     }
 
-    List<string> Generate(EvalSession session, IReadOnlyList<string> prompts)
+    /// <summary>The evaluated items (after --limit), their prompt token ids (left-truncated to leave room for the
+    /// generation budget), the item count before the limit, and the shots.</summary>
+    public (IReadOnlyList<GenDoc> Items, IReadOnlyList<int[]> Prompts, int Total, int Shots) Plan(EvalSession session)
+    {
+        var all = docs();
+        var items = session.Limit(all);
+        int k = session.Options.NumFewshot ?? DefaultFewshot;
+        var shots = k > 0 ? FewshotDocs?.Invoke() ?? all : all;
+        int keep = Math.Max(1, session.MaxLength - session.Options.MaxGenTokens);
+        var prompts = items.Select(d =>
+        {
+            var t = session.Encoder.Encode(FewShot.Prefix(Description, shots, k, d, ShotText) + d.Text);
+            if (t.Length == 0) t = [session.Encoder.PrefixToken];
+            return t.Length > keep ? t[^keep..] : t;
+        }).ToList();
+        return (items, prompts, all.Count, k);
+    }
+
+    List<string> Generate(EvalSession session, IReadOnlyList<int[]> prompts)
     {
         int budget = session.Options.MaxGenTokens;
-        int keep = Math.Max(1, session.MaxLength - budget);
         var options = new SamplingOptions
         {
             Temperature = 0, MaxNewTokens = budget, StopTokenIds = session.StopTokenIds, StopStrings = until,
@@ -74,15 +87,7 @@ public sealed class GenerationTask(string name, Func<IReadOnlyList<GenDoc>> docs
         var generator = new Generator(session.Model);
         var responses = new List<string>(prompts.Count);
         foreach (var batch in prompts.Chunk(session.Options.BatchSize))
-        {
-            var ids = batch.Select(p =>
-            {
-                var t = session.Encoder.Encode(p);
-                if (t.Length == 0) t = [session.Encoder.PrefixToken];
-                return t.Length > keep ? t[^keep..] : t;
-            }).ToList();
-            responses.AddRange(Decode(session, generator, ids, options));
-        }
+            responses.AddRange(Decode(session, generator, [.. batch], options));
         return responses;
     }
 

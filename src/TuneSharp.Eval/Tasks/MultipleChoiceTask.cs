@@ -20,6 +20,8 @@ public enum McMetric
 /// </summary>
 public sealed class MultipleChoiceTask(string name, Func<IReadOnlyList<McDoc>> docs, IReadOnlyList<McMetric> metrics) : IEvalTask
 {
+    readonly Lazy<IReadOnlyList<McDoc>> _docs = new(docs); // read once per task object (HellaSwag decompresses 10k items)
+
     public string Name => name;
     /// <summary>Text before the shots (mmlu's "The following are multiple choice questions ...").</summary>
     public string Description { get; init; } = "";
@@ -31,15 +33,10 @@ public sealed class MultipleChoiceTask(string name, Func<IReadOnlyList<McDoc>> d
 
     public IReadOnlyList<TaskResult> Run(EvalSession session)
     {
-        var all = docs();
-        var items = session.Limit(all);
-        int k = session.Options.NumFewshot ?? DefaultFewshot;
-        var shotSource = k > 0 ? FewshotDocs?.Invoke() ?? all : all;
+        var (plan, total, k) = Plan(session);
         var perMetric = metrics.ToDictionary(m => m, _ => new List<double>());
-        foreach (var doc in items)
+        foreach (var (doc, requests) in plan)
         {
-            string prefix = FewShot.Prefix(Description, shotSource, k, doc, d => d.FewshotText);
-            var requests = doc.Requests(prefix).Select(r => session.Encoder.Pair(r.Context, r.Continuation)).ToList();
             var lls = session.Scorer.ScoreShared(requests).Select(s => s.LogLikelihood).ToArray();
             foreach (var m in metrics) perMetric[m].Add(Score(m, doc, lls));
         }
@@ -56,10 +53,27 @@ public sealed class MultipleChoiceTask(string name, Func<IReadOnlyList<McDoc>> d
             ["fewshot_config"] = new Dictionary<string, object?> { ["sampler"] = "first_n" },
             ["metric_list"] = metrics.Select(m => MetricName(m)).Distinct().ToList(),
         };
-        return [new TaskResult(name, table.Values, all.Count, items.Count, k, config)
+        return [new TaskResult(name, table.Values, total, plan.Count, k, config)
         {
             HigherIsBetter = metrics.ToDictionary(m => MetricName(m), _ => true),
         }];
+    }
+
+    public IReadOnlyList<McMetric> Metrics => metrics;
+
+    /// <summary>The evaluated items (after --limit) with their token requests, the item count before the limit, and the shots.</summary>
+    public (IReadOnlyList<(McDoc Doc, IReadOnlyList<Scoring.ScoreRequest> Requests)> Items, int Total, int Shots) Plan(EvalSession session)
+    {
+        var all = _docs.Value;
+        int k = session.Options.NumFewshot ?? DefaultFewshot;
+        var shotSource = k > 0 ? FewshotDocs?.Invoke() ?? all : all;
+        var items = session.Limit(all).Select(doc =>
+        {
+            string prefix = FewShot.Prefix(Description, shotSource, k, doc, d => d.FewshotText);
+            IReadOnlyList<Scoring.ScoreRequest> requests = doc.Requests(prefix).Select(r => session.Encoder.Pair(r.Context, r.Continuation)).ToList();
+            return (doc, requests);
+        }).ToList();
+        return (items, all.Count, k);
     }
 
     static string MetricName(McMetric m) => m == McMetric.AccNorm ? "acc_norm" : "acc";

@@ -4,7 +4,7 @@ namespace TuneSharp.Eval.Tasks;
 
 /// <summary>
 /// TruthfulQA multiple choice from <c>mc_task.json</c> (<c>[{question, mc1_targets, mc2_targets}]</c>, answer -> 0/1,
-/// true answers first), zero-shot behind the harness's six-question QA primer: "{primer}\n\nQ: {question}\nA:".
+/// zero-shot behind the harness's six-question QA primer: "{primer}\n\nQ: {question}\nA:".
 /// mc1: acc of the single true answer (choice 0). mc2: the normalised probability mass of the true answers.
 /// </summary>
 public static class TruthfulQa
@@ -43,10 +43,13 @@ public static class TruthfulQa
             string q = item.GetProperty("question").GetString()!;
             if (!item.TryGetProperty(targets, out var t) || t.ValueKind != JsonValueKind.Object)
                 throw new InvalidDataException($"{path}: item {i} has no '{targets}' object");
-            var answers = t.EnumerateObject().Select(p => (p.Name, Label: p.Value.GetInt32())).ToList();
-            int trueCount = answers.FindIndex(a => a.Label == 0); // the harness's labels.index(0)
-            if (trueCount <= 0 || answers.Skip(trueCount).Any(a => a.Label != 0))
-                throw new InvalidDataException($"{path}: item {i} '{targets}' must list its true answers first");
+            // True answers first, as in the harness's dataset (it splits at labels.index(0)); a few items of the
+            // original mc_task.json interleave them, so they are put in that order here (stable within each side).
+            var answers = t.EnumerateObject().Select(p => (p.Name, Label: p.Value.GetInt32()))
+                .OrderBy(a => a.Label == 1 ? 0 : 1).ToList();
+            int trueCount = answers.Count(a => a.Label == 1);
+            if (trueCount == 0 || trueCount == answers.Count)
+                throw new InvalidDataException($"{path}: item {i} '{targets}' needs both true (1) and false (0) answers");
             docs.Add(new McDoc($"{Primer}\n\nQ: {q}\nA:", answers.Select(a => a.Name).ToList(), 0) { TrueCount = trueCount });
         }
         return docs;
