@@ -19,6 +19,8 @@ public sealed record EvalOptions
     public int MaxGenTokens { get; init; } = 256;
     /// <summary>Graders a custom task may name with <c>grader:</c> (the extension point for a graders library).</summary>
     public IReadOnlyDictionary<string, IAnswerGrader> Graders { get; init; } = new Dictionary<string, IAnswerGrader>();
+    /// <summary>Checked between items: a cancelled run stops with <see cref="OperationCanceledException"/>.</summary>
+    public CancellationToken Cancellation { get; init; }
 
     public void Validate()
     {

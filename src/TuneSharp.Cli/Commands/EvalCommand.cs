@@ -48,6 +48,7 @@ public static class EvalCommand
                 DataDir = parse.GetValue(dataDir),
                 AddBos = parse.GetValue(addBos),
                 MaxGenTokens = parse.GetValue(maxGen),
+                Cancellation = ct, // Ctrl+C / SIGTERM stop at the next item: exit 130 / 143 (CliApp)
             };
             options.Validate();
             var specs = parse.GetValue(tasks)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
@@ -60,11 +61,7 @@ public static class EvalCommand
             using var bundle = ModelBundle.Load(dir, parse.GetValue(adapter), CliOptions.ParseDType(parse.GetValue(dtype)!));
             ChatCommand.ReportLoad(bundle, clock.Elapsed, stderr);
 
-            var results = EvalRunner.Run(bundle, resolved, options, message =>
-            {
-                ct.ThrowIfCancellationRequested(); // Ctrl+C / SIGTERM between tasks: exit 130 / 143 (CliApp)
-                stderr.WriteLine(message);
-            });
+            var results = EvalRunner.Run(bundle, resolved, options, stderr.WriteLine);
             stdout.Write(ResultsTable.Render(results));
             stderr.WriteLine($"forwarded {results.ForwardedTokens} tokens in {results.Forwards} forwards, {results.Elapsed.TotalSeconds:F1} s");
             if (parse.GetValue(output) is { } path)

@@ -87,7 +87,10 @@ public sealed class GenerationTask(string name, Func<IReadOnlyList<GenDoc>> docs
         var generator = new Generator(session.Model);
         var responses = new List<string>(prompts.Count);
         foreach (var batch in prompts.Chunk(session.Options.BatchSize))
+        {
+            session.Options.Cancellation.ThrowIfCancellationRequested();
             responses.AddRange(Decode(session, generator, [.. batch], options));
+        }
         return responses;
     }
 

@@ -37,6 +37,7 @@ public sealed class MultipleChoiceTask(string name, Func<IReadOnlyList<McDoc>> d
         var perMetric = metrics.ToDictionary(m => m, _ => new List<double>());
         foreach (var (doc, requests) in plan)
         {
+            session.Options.Cancellation.ThrowIfCancellationRequested();
             var lls = session.Scorer.ScoreShared(requests).Select(s => s.LogLikelihood).ToArray();
             foreach (var m in metrics) perMetric[m].Add(Score(m, doc, lls));
         }

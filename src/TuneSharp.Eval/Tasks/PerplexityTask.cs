@@ -30,6 +30,7 @@ public sealed partial class PerplexityTask(string name, string path, Func<IReadO
         long tokens = 0, words = 0, bytes = 0;
         foreach (var doc in docs)
         {
+            session.Options.Cancellation.ThrowIfCancellationRequested();
             var ids = session.Encoder.Encode(doc);
             var windows = RollingWindows.Of(ids, session.Encoder.PrefixToken, session.MaxLength);
             ll += session.Scorer.ScoreIndependent(windows, session.Options.BatchSize).Sum(s => s.LogLikelihood);
