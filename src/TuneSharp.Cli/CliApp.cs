@@ -21,6 +21,7 @@ public static class CliApp
         root.Subcommands.Add(ChatCommand.Create(stdin ?? Console.In, stdout, stderr, interrupts));
         root.Subcommands.Add(ServeCommand.Create(stdout, stderr));
         root.Subcommands.Add(RewardCommand.Create(stdout, stderr));
+        root.Subcommands.Add(EvalCommand.Create(stdout, stderr));
         return root;
     }
 

@@ -1,0 +1,1 @@
+[assembly: Xunit.AssemblyFixture(typeof(TuneSharp.Testing.TorchFixture))]
