@@ -493,6 +493,19 @@ public sealed record EvalSection
     /// <summary>Prompts generated before and after training and shown in the summary.</summary>
     [Key("samples", Example = "[Hello]"), NotEmpty]
     public ValueList<string> Samples { get; init; } = [];
+    /// <summary>General benchmarks run before and after training (the forgetting check); null = the default suite
+    /// (<see cref="Forgetting.ForgettingCheck.DefaultSuite"/>), [] = off.</summary>
+    [Key("benchmarks", Example = "[arc_easy]")]
+    public ValueList<string>? Benchmarks { get; init; }
+    /// <summary>Items per benchmark (the first N); null = all.</summary>
+    [Key("benchmark_limit", Example = "20"), Min(1)]
+    public int? BenchmarkLimit { get; init; } = 100;
+    /// <summary>Folder of the benchmarks' data (one folder per dataset, docs/eval.md); null = the default search.</summary>
+    [Key("benchmark_data", Example = "eval-data")]
+    public string? BenchmarkData { get; init; }
+    /// <summary>A metric that drops by more than this (points for accuracies, relative for perplexities) is a warning.</summary>
+    [Key("forgetting_threshold", Example = "0.05"), Range(0, 1)]
+    public double ForgettingThreshold { get; init; } = 0.02;
 }
 
 /// <summary>What to do when the output folder already has checkpoints.</summary>

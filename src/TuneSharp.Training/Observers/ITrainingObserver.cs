@@ -67,6 +67,8 @@ public sealed record RunSummary
     public double? EvalLossAfter { get; init; }
     /// <summary>Prompt → (before, after) generations, when configured.</summary>
     public IReadOnlyList<(string Prompt, string Before, string After)> Samples { get; init; } = [];
+    /// <summary>General benchmarks before -> after training (the forgetting check), when it ran.</summary>
+    public Forgetting.ForgettingSummary? Forgetting { get; init; }
 }
 
 /// <summary>

@@ -97,5 +97,34 @@ static class ObserverJson
             w.WriteEndObject();
         }
         w.WriteEndArray();
+        if (s.Forgetting is { } f) ForgettingFields(w, f);
+    }
+
+    static void ForgettingFields(Utf8JsonWriter w, Forgetting.ForgettingSummary f)
+    {
+        w.WriteStartObject("forgetting");
+        Number(w, "threshold", f.Threshold);
+        w.WriteStartArray("metrics");
+        foreach (var c in f.Changes)
+        {
+            w.WriteStartObject();
+            w.WriteString("task", c.Task);
+            w.WriteString("metric", c.Metric);
+            w.WriteNumber("items", c.Items);
+            Number(w, "before", c.Before);
+            Number(w, "before_stderr", c.BeforeStderr);
+            Number(w, "after", c.After);
+            Number(w, "after_stderr", c.AfterStderr);
+            Number(w, "drop", c.Drop);
+            w.WriteBoolean("dropped", c.Drop > f.Threshold);
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+        w.WriteStartArray("warnings");
+        foreach (string warning in f.Warnings) w.WriteStringValue(warning);
+        w.WriteEndArray();
+        if (f.ReportPath is { } r) w.WriteString("report", r); else w.WriteNull("report");
+        if (f.ChartPath is { } c2) w.WriteString("chart", c2); else w.WriteNull("chart");
+        w.WriteEndObject();
     }
 }

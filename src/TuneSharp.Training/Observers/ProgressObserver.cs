@@ -179,6 +179,14 @@ public sealed class ProgressObserver : ITrainingObserver
             + (s.EstimatedSeconds is { } es ? $" (estimate {Fmt.Duration(es)}, {Fmt.Delta(s.WallSeconds, es)})" : ""));
         lines.Add($"  peak memory  {Fmt.Bytes(s.PeakMemoryBytes)}"
             + (s.EstimatedPeakMemoryBytes is { } em ? $" (estimate {Fmt.Bytes(em)}, {Fmt.Delta(s.PeakMemoryBytes, em)})" : ""));
+        if (s.Forgetting is { } f)
+        {
+            foreach (var c in f.Changes.Where(c => !c.Metric.StartsWith("acc_norm", StringComparison.Ordinal) || f.Changes.Count <= 6))
+                lines.Add($"  benchmark    {c.Task} {c.Metric.Split(',')[0]} {Fmt.Loss(c.Before)} -> {Fmt.Loss(c.After)}"
+                    + (c.AfterStderr is { } se ? $" (stderr {Fmt.Loss(se)})" : "") + (c.Drop > f.Threshold ? "  DROPPED" : ""));
+            foreach (string w in f.Warnings) lines.Add($"  {w}");
+            if (f.ReportPath is { } r) lines.Add($"  forgetting   {r}");
+        }
         foreach (var (prompt, before, after) in s.Samples)
         {
             lines.Add($"  sample       {OneLine(prompt)}");

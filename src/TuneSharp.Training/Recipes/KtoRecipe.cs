@@ -53,12 +53,12 @@ public static class KtoRecipe
             runtimeBytes, clock.Elapsed.TotalSeconds);
         var counts = new DataCounts(data.Train.Count, data.Validation.Count,
             data.Train.Sum(e => (long)e.Completion.Length), data.Train.Sum(e => 2L * (e.Prompt.Length + e.Completion.Length)));
+        var report = RecipeParts.Report(cfg, run, samples, estimate, ct);
         run.Observers.OnStart(RecipeParts.Info(cfg, run, built, totalSteps, plan.EpochsFor(totalSteps), state.Step, estimate, counts,
-            data.TemplateName, ["examples are completions labelled desirable or undesirable", .. data.Notes]));
+            data.TemplateName, ["examples are completions labelled desirable or undesirable", .. data.Notes, .. report.Notes]));
 
         // ---- before: held-out KTO metrics and samples of the untouched model (a fresh run only)
         EvalMetrics? Evaluate(long step, bool best) => heldOut.HasData ? Eval(heldOut, model, step, best, b => Alone(b, "eval_")) : null;
-        var report = new RunReport(run.Observers, samples, estimate.PeakBytes, estimate.Seconds);
         if (resume is null) state = report.Before(state, model, () => Evaluate(0, best: false), ct);
         else CheckpointStore.RestoreRng(resume.Path); // last: nothing after it may draw from the training RNG
 

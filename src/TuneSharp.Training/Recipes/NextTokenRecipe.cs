@@ -46,11 +46,11 @@ public static class NextTokenRecipe
         var estimate = RecipeParts.Estimate(cfg, model, plan, cadence, start, heldOut.Batches, samples, b => NextTokenLoss(model, b),
             runtimeBytes, clock.Elapsed.TotalSeconds);
         var counts = new DataCounts(data.Train.Count, data.Validation.Count, data.Train.Sum(s => (long)s.TrainedCount), data.Train.Sum(s => (long)s.Length));
+        var report = RecipeParts.Report(cfg, run, samples, estimate, ct);
         run.Observers.OnStart(RecipeParts.Info(cfg, run, built, totalSteps, plan.EpochsFor(totalSteps), state.Step, estimate, counts,
-            data.TemplateName, data.Notes));
+            data.TemplateName, [.. data.Notes, .. report.Notes]));
 
         // ---- before: held-out loss and samples of the untouched model (a fresh run only)
-        var report = new RunReport(run.Observers, samples, estimate.PeakBytes, estimate.Seconds);
         if (resume is null) state = report.Before(state, model, () => Evaluate(model, heldOut, 0, best: false), ct);
         else CheckpointStore.RestoreRng(resume.Path); // last: nothing after it may draw from the training RNG
 

@@ -54,12 +54,12 @@ public static class PairRecipe
         var counts = new DataCounts(data.Train.Count, data.Validation.Count,
             data.Train.Sum(p => (long)p.ChosenCompletion.Length + p.RejectedCompletion.Length),
             data.Train.Sum(p => 2L * p.Prompt.Length + p.ChosenCompletion.Length + p.RejectedCompletion.Length));
+        var report = RecipeParts.Report(cfg, run, samples, estimate, ct);
         run.Observers.OnStart(RecipeParts.Info(cfg, run, built, totalSteps, plan.EpochsFor(totalSteps), state.Step, estimate, counts,
-            data.TemplateName, ["examples are preference pairs", .. data.Notes]));
+            data.TemplateName, ["examples are preference pairs", .. data.Notes, .. report.Notes]));
 
         // ---- before: held-out preference metrics and samples of the untouched model (a fresh run only)
         EvalMetrics? Evaluate(long step, bool best) => heldOut.HasData ? Eval(heldOut, objective, model, step, best) : null;
-        var report = new RunReport(run.Observers, samples, estimate.PeakBytes, estimate.Seconds);
         if (resume is null) state = report.Before(state, model, () => Evaluate(0, best: false), ct);
         else CheckpointStore.RestoreRng(resume.Path); // last: nothing after it may draw from the training RNG
 

@@ -89,6 +89,15 @@ public static class RecipeParts
         return RunEstimates.For(cfg, model, runtimeBytes, workload, probe, startupSeconds);
     }
 
+    /// <summary>The before/after report of a generative run, its forgetting check resolved now (a benchmark the user
+    /// named that cannot be found fails the run before any step; the check's notes go into the start notice).</summary>
+    public static RunReport Report(TrainConfig cfg, RunContext run, SamplePrompts samples, RunEstimate estimate, CancellationToken ct)
+    {
+        var notes = new List<string>();
+        var check = Forgetting.ForgettingCheck.For(cfg, run.Directory.Path, notes, ct);
+        return new RunReport(run.Observers, samples, estimate.PeakBytes, estimate.Seconds, check, run.Log) { Notes = notes };
+    }
+
     /// <summary>The start notice, the same for every recipe; <paramref name="data"/> counts the recipe's examples
     /// (samples, or pairs) and their trained and total tokens per epoch.</summary>
     public static RunInfo Info(TrainConfig cfg, RunContext run, RecipeModel m, long totalSteps, int epochs, long startStep, RunEstimate estimate,

@@ -11,9 +11,15 @@ namespace TuneSharp.Training.Report;
 /// step (a fresh run only; shown at once as an evaluation at step 0 and a sample set), and at the end the same again,
 /// written into the <see cref="RunSummary"/> every observer receives.
 /// </summary>
-public sealed class RunReport(ITrainingObserver observers, SamplePrompts samples, double? estimatedPeakBytes, double? estimatedSeconds)
+/// <param name="forgetting">The forgetting check (general benchmarks before the first step and at the end), or null when off.</param>
+/// <param name="log">Progress lines of the benchmarks.</param>
+public sealed class RunReport(ITrainingObserver observers, SamplePrompts samples, double? estimatedPeakBytes, double? estimatedSeconds,
+    Forgetting.ForgettingCheck? forgetting = null, TextWriter? log = null)
 {
     IReadOnlyList<string> _before = [];
+
+    /// <summary>Lines for the start notice (what the forgetting check will run, or why it does not).</summary>
+    public IReadOnlyList<string> Notes { get; init; } = [];
 
     /// <summary>Evaluates and samples the untouched model; returns the state with the baseline loss recorded.</summary>
     public TrainerState Before(TrainerState state, TrainableModel model, Func<EvalMetrics?> evaluate, CancellationToken ct = default)
@@ -27,6 +33,8 @@ public sealed class RunReport(ITrainingObserver observers, SamplePrompts samples
         ct.ThrowIfCancellationRequested();
         _before = samples.Generate(model, ct);
         if (_before.Count > 0) observers.OnSamples(new SampleSet(0, [.. samples.Prompts.Zip(_before)]));
+        ct.ThrowIfCancellationRequested();
+        forgetting?.Before(model, Progress);
         return state;
     }
 
@@ -38,6 +46,7 @@ public sealed class RunReport(ITrainingObserver observers, SamplePrompts samples
         double? after = interrupted ? null : evaluate()?.Loss;
         var answers = interrupted ? [] : samples.Generate(model);
         if (answers.Count > 0) observers.OnSamples(new SampleSet(state.Step, [.. samples.Prompts.Zip(answers)]));
+        var forgot = interrupted ? null : forgetting?.After(model, state.EvalLossBefore, after, Progress);
         var summary = new RunSummary
         {
             Status = RunCadence.Name(status),
@@ -53,8 +62,11 @@ public sealed class RunReport(ITrainingObserver observers, SamplePrompts samples
             EvalLossBefore = state.EvalLossBefore,
             EvalLossAfter = after,
             Samples = [.. answers.Select((a, i) => (samples.Prompts[i], i < _before.Count ? _before[i] : "", a))],
+            Forgetting = forgot,
         };
         observers.OnEnd(summary);
         return summary;
     }
+
+    void Progress(string line) => log?.WriteLine($"benchmarks: {line}");
 }

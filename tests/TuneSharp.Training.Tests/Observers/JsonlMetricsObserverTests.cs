@@ -39,7 +39,7 @@ public sealed class JsonlMetricsObserverTests : IDisposable
         {
             o.OnStart(Info());
             o.OnStep(Step(10));
-            o.OnEval(Eval(10, 2.5));
+            o.OnEval(EvalAt(10, 2.5));
             o.OnCheckpoint(10, "runs/test/checkpoint-10");
             o.OnEnd(Summary());
         }

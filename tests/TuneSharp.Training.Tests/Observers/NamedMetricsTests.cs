@@ -16,7 +16,7 @@ public sealed class NamedMetricsTests : IDisposable
     static readonly Dictionary<string, double> EvalValues = new() { ["rewards/margins"] = 1.5 };
 
     static StepMetrics NamedStep(long s) => Step(s) with { Metrics = StepValues };
-    static EvalMetrics NamedEval(long s) => Eval(s, 2.5) with { Metrics = EvalValues };
+    static EvalMetrics NamedEval(long s) => EvalAt(s, 2.5) with { Metrics = EvalValues };
 
     [Fact]
     public void Jsonl_WritesEachNamedMetricAsAField()

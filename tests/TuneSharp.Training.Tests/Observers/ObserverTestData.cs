@@ -39,7 +39,7 @@ static class ObserverTestData
     public static StepMetrics Step(long s) =>
         new(s, s / 40.0, 3 - s / 100.0, 1e-4 + s * 1e-6, 1.0 / s, 300, 500, 0.5, 1000 + s);
 
-    public static EvalMetrics Eval(long s, double loss, bool best = true) =>
+    public static EvalMetrics EvalAt(long s, double loss, bool best = true) =>
         new(s, loss, Math.Exp(loss), 0.452, 12_345, best);
 
     public static RunSummary Summary(long steps = 20) => new()

@@ -18,8 +18,8 @@ public sealed class PlotObserverTests : IDisposable
         o.OnStart(Info());
         for (long s = 1; s <= 50; s++) o.OnStep(Step(s));
         o.OnStep(Step(51) with { Loss = double.NaN }); // left out, must not break the axes
-        o.OnEval(Eval(25, 2.8));
-        o.OnEval(Eval(50, 2.6));
+        o.OnEval(EvalAt(25, 2.8));
+        o.OnEval(EvalAt(50, 2.6));
         o.OnEnd(Summary(51));
 
         foreach (var path in new[] { o.LossPath, o.LrPath })

@@ -17,7 +17,7 @@ public sealed class ProgressObserverTests
         {
             clock.Advance(1); // one second per step
             p.OnStep(Step(s));
-            if (s == 10) p.OnEval(Eval(10, 2.5));
+            if (s == 10) p.OnEval(EvalAt(10, 2.5));
         }
         p.OnCheckpoint(20, "runs/test/checkpoint-20");
         p.OnEnd(Summary());

@@ -91,7 +91,7 @@ public sealed class CompositeObserverTests
         {
             c.OnStart(Info());
             for (long s = 1; s <= 4; s++) c.OnStep(Step(s));
-            c.OnEval(Eval(4, 2.0));
+            c.OnEval(EvalAt(4, 2.0));
             c.OnCheckpoint(4, "ckpt");
             c.OnEnd(Summary(4));
             Assert.Equal([before, after], c.Active);

@@ -26,7 +26,7 @@ public sealed class TensorBoardObserverTests : IDisposable
         {
             o.OnStart(Info());
             for (long s = 1; s <= 3; s++) o.OnStep(Step(s));
-            o.OnEval(Eval(3, 2.5));
+            o.OnEval(EvalAt(3, 2.5));
             o.OnEnd(Summary(3));
         }
         var file = Assert.Single(Directory.GetFiles(_dir, "events.out.tfevents.*"));

@@ -82,8 +82,9 @@ public sealed class TrainHarness : IDisposable
         return path;
     }
 
+    /// <summary>The forgetting check (general benchmarks before and after) is off unless a test turns it on.</summary>
     public TrainConfig Config(string yaml, params string[] overrides) =>
-        ConfigLoader.Parse(yaml, Path.Combine(Dir, "test.yaml"), overrides);
+        ConfigLoader.Parse(yaml, Path.Combine(Dir, "test.yaml"), ["eval.benchmarks=[]", .. overrides]);
 
     /// <summary>
     /// A config for stories260K with everything but the method chosen; fp32 so results are exact. Conversations are

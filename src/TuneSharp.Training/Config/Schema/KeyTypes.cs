@@ -46,7 +46,7 @@ internal static class KeyTypes
         bool nullable = new NullabilityInfoContext().Create(p).WriteState == NullabilityState.Nullable;
         if (t == typeof(string)) return new ScalarKey(Scalar.String, nullable, k.IsPath);
         if (Nullable.GetUnderlyingType(t) is Type u) return ScalarOrEnum(u, true);
-        if (t.IsGenericType && t.GetGenericTypeDefinition() == typeof(ValueList<>)) return new ListKey(t.GetGenericArguments()[0]);
+        if (t.IsGenericType && t.GetGenericTypeDefinition() == typeof(ValueList<>)) return new ListKey(t.GetGenericArguments()[0], nullable);
         if (t.IsGenericType && t.GetGenericTypeDefinition() == typeof(ValueMap<>)) return new MapKey(t.GetGenericArguments()[0]);
         return ScalarOrEnum(t, false);
 
@@ -88,16 +88,17 @@ internal sealed class EnumKey(Type enumType, bool nullable) : KeyType
     public override string Write(object? value) => value is null ? "null" : ConfigNames.Of(value);
 }
 
-/// <summary>A YAML list of scalars; item errors name <c>key[i]</c>.</summary>
-internal sealed class ListKey(Type item) : KeyType
+/// <summary>A YAML list of scalars (or null when the property is nullable); item errors name <c>key[i]</c>.</summary>
+internal sealed class ListKey(Type item, bool nullable = false) : KeyType
 {
     readonly Scalar _item = Scalar.For(item);
 
     public override object? Read(BindContext ctx, string key, YamlNode node, object? fallback)
     {
+        if (nullable && YamlScalars.IsNull(node)) return null;
         if (node is not YamlSequenceNode seq)
         {
-            ctx.Error(node, key, $"'{key}' must be a list of {_item.What}s, found {YamlScalars.Describe(node)}");
+            ctx.Error(node, key, $"'{key}' must be a list of {_item.What}s{(nullable ? " or null" : "")}, found {YamlScalars.Describe(node)}");
             return fallback;
         }
         var items = new List<object?>();
@@ -110,7 +111,7 @@ internal sealed class ListKey(Type item) : KeyType
         return ValueCollections.List(item, items);
     }
 
-    public override string Write(object? value) => YamlText.Flow(((IEnumerable)value!).Cast<object>().Select(_item.Format));
+    public override string Write(object? value) => value is null ? "null" : YamlText.Flow(((IEnumerable)value).Cast<object>().Select(_item.Format));
 }
 
 /// <summary>A mapping of free-form names (patterns) to scalars, in document order.</summary>

@@ -1,0 +1,104 @@
+using System.Text.Json;
+using TuneSharp.Eval;
+using TuneSharp.Inference;
+using TuneSharp.Testing;
+using TuneSharp.Training.Config;
+using TuneSharp.Training.Forgetting;
+using TuneSharp.Training.Tests.Recipes;
+using Xunit;
+
+namespace TuneSharp.Training.Tests.Forgetting;
+
+/// <summary>
+/// The forgetting check: general benchmarks on the model before the first step and on the tuned model at the end, in
+/// the run (stories260K, real ARC-Easy and PIQA items), compared metric by metric, stored for resumed runs, reported.
+/// </summary>
+[Collection("training")]
+public sealed class ForgettingCheckTests
+{
+    static readonly string[] Benchmarks = ["eval.benchmarks=[arc_easy, piqa]", "eval.benchmark_limit=12"];
+
+    [Fact]
+    public void FreshRun_ScoresBeforeAndAfter_ReportsEveryMetric_AndTheBeforeScoresAreTheUntouchedModels()
+    {
+        using var h = new TrainHarness();
+        var cfg = h.Config(h.Yaml("full", h.WriteChatData(16)), [.. Benchmarks, "train.max_steps=4", "optimizer.lr=2.0e-2", "data.val_size=0.25"]);
+        var summary = h.RunLogged(cfg);
+        Assert.Equal("completed", summary.Status);
+
+        var f = summary.Forgetting ?? throw new InvalidOperationException("no forgetting summary");
+        string[] expected = ["arc_easy acc,none", "arc_easy acc_norm,none", "piqa acc,none", "piqa acc_norm,none"];
+        Assert.Equal(expected, f.Changes.Select(c => $"{c.Task} {c.Metric}").Order());
+        Assert.All(f.Changes, c => Assert.Equal(12, c.Items));
+        Assert.All(f.Changes, c => Assert.True(c.BeforeStderr > 0 && c.AfterStderr > 0, $"{c.Task} {c.Metric}: stderr"));
+        Assert.Contains(f.Changes, c => c.Before != c.After); // full fine-tuning at a high rate moved the scores
+
+        // The scores before are those of the untouched model: the same tasks through tunesharp eval's runner.
+        using var bundle = ModelBundle.Load(TrainHarness.ModelDir);
+        var direct = EvalRunner.Run(bundle, ["arc_easy", "piqa"], new EvalOptions { Limit = 12 });
+        foreach (var c in f.Changes)
+            Assert.Equal(Convert.ToDouble(direct[c.Task].Metrics[c.Metric]), c.Before, 1e-9);
+
+        string dir = cfg.Output.Dir;
+        Assert.True(File.Exists(Path.Combine(dir, "benchmarks_before.json")) && File.Exists(Path.Combine(dir, "benchmarks_after.json")));
+        string report = File.ReadAllText(Path.Combine(dir, "forgetting.md"));
+        Assert.Contains("| arc_easy | acc,none | 12 |", report);
+        Assert.Contains($"Task gain: validation loss {summary.EvalLossBefore:F4} -> {summary.EvalLossAfter:F4}", report); // the task's own gain beside it
+        var png = File.ReadAllBytes(Path.Combine(dir, "forgetting.png"));
+        Assert.Equal([0x89, (byte)'P', (byte)'N', (byte)'G'], png[..4]);
+
+        using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "summary.json")));
+        var forgetting = json.RootElement.GetProperty("summary").GetProperty("forgetting");
+        Assert.Equal(4, forgetting.GetProperty("metrics").GetArrayLength());
+        Assert.Equal(0.02, forgetting.GetProperty("threshold").GetDouble());
+    }
+
+    [Fact]
+    public void ResumedRun_ComparesWithTheScoresStoredBeforeItsFirstStep()
+    {
+        using var h = new TrainHarness();
+        var cfg = h.Config(h.Yaml("lora", h.WriteChatData(16)), [.. Benchmarks, "train.max_steps=4", "optimizer.lr=5.0e-2", "output.save_every_steps=2"]);
+        Assert.Equal("interrupted", h.RunLogged(cfg, stopAt: 2).Status);
+        string before = File.ReadAllText(Path.Combine(cfg.Output.Dir, "benchmarks_before.json"));
+        var summary = h.RunLogged(cfg);
+        Assert.Equal("completed", summary.Status);
+        Assert.Equal(before, File.ReadAllText(Path.Combine(cfg.Output.Dir, "benchmarks_before.json"))); // not measured again
+        var stored = BenchmarkScores.Load(Path.Combine(cfg.Output.Dir, "benchmarks_before.json"))!;
+        Assert.Equal(stored.Scores.Select(s => s.Value), summary.Forgetting!.Changes.Select(c => c.Before));
+    }
+
+    [Fact]
+    public void Drops_BeyondTheThreshold_AreWarnings_InPointsForAccuracies_RelativeForPerplexities()
+    {
+        BenchmarkScores Scores(double acc, double ppl) => new(["t"], 10,
+            [new BenchmarkScore("arc_easy", "acc,none", acc, 0.05, true, 10), new BenchmarkScore("text", "word_perplexity,none", ppl, null, false, 3)]);
+        var changes = ForgettingSummary.Compare(Scores(0.60, 20), Scores(0.55, 20.3));
+        Assert.Equal(0.05, changes[0].Drop, 1e-12);
+        Assert.Equal(0.015, changes[1].Drop, 1e-12);
+        var warnings = ForgettingSummary.WarningsFor(changes, 0.02);
+        Assert.Contains("arc_easy acc,none dropped 0.6000 -> 0.5500", Assert.Single(warnings));
+        Assert.Equal(2, ForgettingSummary.WarningsFor(ForgettingSummary.Compare(Scores(0.60, 20), Scores(0.50, 25)), 0.02).Count);
+        Assert.Empty(ForgettingSummary.WarningsFor(ForgettingSummary.Compare(Scores(0.50, 25), Scores(0.60, 20)), 0.02)); // improved
+    }
+
+    [Fact]
+    public void NamedBenchmarksMustExist_TheDefaultSuiteIsSkippedWithANote_AndEmptyTurnsItOff()
+    {
+        using var h = new TrainHarness();
+        string data = h.WriteChatData(8);
+        var missing = h.Config(h.Yaml("lora", data), "eval.benchmarks=[arc_easy]", $"eval.benchmark_data={Path.Combine(h.Dir, "nowhere")}",
+            $"output.dir={Path.Combine(h.Dir, "missing")}");
+        var ex = Assert.Throws<ConfigException>(() => h.RunLogged(missing));
+        Assert.Contains("eval.benchmarks", ex.Message);
+        Assert.Contains("nowhere", ex.Message);
+
+        var notes = new List<string>();
+        var defaults = h.Config(h.Yaml("lora", data), "eval.benchmarks=null", $"eval.benchmark_data={Path.Combine(h.Dir, "nowhere")}");
+        Assert.Null(ForgettingCheck.For(defaults, h.Dir, notes, TestContext.Current.CancellationToken));
+        Assert.Contains(notes, n => n.StartsWith("forgetting check skipped", StringComparison.Ordinal));
+
+        var off = h.Config(h.Yaml("lora", data), $"output.dir={Path.Combine(h.Dir, "off")}");
+        Assert.Null(h.RunLogged(off).Forgetting);
+        Assert.False(File.Exists(Path.Combine(off.Output.Dir, "forgetting.md")));
+    }
+}
