@@ -53,6 +53,8 @@ public class TrainCommandTests : IDisposable
             output:
               dir: {Path.Combine(_dir, name)}
               save_every_steps: {saveEvery}
+            eval:
+              benchmarks: []
             logging:
               progress: plain
               tensorboard: false
@@ -96,8 +98,13 @@ public class TrainCommandTests : IDisposable
         string quickstart = Path.Combine(Fixtures.RepoRoot, "examples", "quickstart.yaml");
         string output = Path.Combine(_dir, "quickstart");
         var r = CliRunner.Run(null, "train", quickstart, $"model.path={Fixtures.Get("models/stories260K-hf")}",
-            "data.template=mistral", "train.max_steps=3", "eval.every_steps=null", $"output.dir={output}", "logging.progress=plain");
+            "data.template=mistral", "train.max_steps=3", "eval.every_steps=null", $"output.dir={output}", "logging.progress=plain",
+            "eval.benchmark_limit=5");
         Assert.True(r.ExitCode == 0, r.Stderr);
+        // The forgetting check is on by default: the general suite before and after, in the summary and the report.
+        Assert.Contains("forgetting check: arc_easy, piqa, hellaswag (first 5 items each)", r.Stdout);
+        Assert.Contains("benchmark    hellaswag acc", r.Stdout);
+        Assert.True(File.Exists(Path.Combine(output, "forgetting.md")), r.Stdout);
         Assert.Contains("eval loss    before", r.Stdout);
         Assert.Contains("before:", r.Stdout);
         Assert.Contains("after:", r.Stdout);
@@ -114,7 +121,7 @@ public class TrainCommandTests : IDisposable
     public void UnknownConfigKey_ExitsWithADidYouMean()
     {
         string cfg = WriteConfig("typo", 2, 1);
-        File.AppendAllText(cfg, "\neval:\n  evry_steps: 3\n");
+        File.WriteAllText(cfg, File.ReadAllText(cfg).Replace("  benchmarks: []", "  benchmarks: []\n  evry_steps: 3"));
         var r = CliRunner.Run(null, "train", cfg);
         Assert.Equal(2, r.ExitCode);
         Assert.Contains("evry_steps", r.Stderr);

@@ -17,14 +17,14 @@ public static class ForgettingReport
         b.AppendLine("# Forgetting check").AppendLine();
         b.AppendLine("General benchmarks on the model before training and after it, with the same settings (`eval.benchmarks`).");
         b.AppendLine($"A metric is flagged when it drops by more than {threshold.ToString(CultureInfo.InvariantCulture)} (points for accuracies, " +
-                     "relative for perplexities).").AppendLine();
+                     "relative for perplexities) and by more than two combined standard errors.").AppendLine();
         if (evalLossBefore is not null || evalLossAfter is not null)
             b.AppendLine($"Task gain: validation loss {Opt(evalLossBefore)} -> {Opt(evalLossAfter)}.").AppendLine();
         b.AppendLine("| task | metric | items | before | after | change | |");
         b.AppendLine("| --- | --- | --- | --- | --- | --- | --- |");
         foreach (var c in changes)
             b.AppendLine($"| {c.Task} | {c.Metric} | {c.Items} | {V(c.Before, c.BeforeStderr)} | {V(c.After, c.AfterStderr)} | " +
-                         $"{(c.After - c.Before >= 0 ? "+" : "")}{F(c.After - c.Before)} | {(c.Drop > threshold ? "**dropped**" : "")} |");
+                         $"{(c.After - c.Before >= 0 ? "+" : "")}{F(c.After - c.Before)} | {(c.DroppedBeyond(threshold) ? "**dropped**" : c.Drop > threshold ? "within noise" : "")} |");
         b.AppendLine();
         if (warnings.Count == 0) b.AppendLine("No metric dropped beyond the threshold.");
         foreach (string w in warnings) b.AppendLine($"- {w}");

@@ -7,6 +7,12 @@ public sealed record BenchmarkChange(string Task, string Metric, double Before, 
     bool HigherIsBetter, int Items)
 {
     public double Drop => HigherIsBetter ? Before - After : Before == 0 ? 0 : (After - Before) / Math.Abs(Before);
+
+    /// <summary>The change is larger than 2 combined standard errors (in the metric's units), or no stderr is known.</summary>
+    public bool BeyondNoise => BeforeStderr is not { } b || AfterStderr is not { } a || Math.Abs(After - Before) > 2 * Math.Sqrt(b * b + a * a);
+
+    /// <summary>Flagged: dropped by more than <paramref name="threshold"/> and by more than the noise of the two scores.</summary>
+    public bool DroppedBeyond(double threshold) => Drop > threshold && BeyondNoise;
 }
 
 /// <summary>The forgetting check of a run: every metric before -> after, the threshold, the warnings for metrics that
@@ -20,10 +26,11 @@ public sealed record ForgettingSummary(IReadOnlyList<BenchmarkChange> Changes, d
             (a, b) => new BenchmarkChange(a.Task, a.Metric, b.Value, b.Stderr, a.Value, a.Stderr, a.HigherIsBetter, a.Items)),
     ];
 
-    /// <summary>A warning per metric whose drop exceeds <paramref name="threshold"/>.</summary>
+    /// <summary>A warning per metric whose drop exceeds <paramref name="threshold"/> and two combined standard errors
+    /// (a 100-item accuracy has a stderr near 0.05: smaller moves are noise, not forgetting).</summary>
     public static IReadOnlyList<string> WarningsFor(IReadOnlyList<BenchmarkChange> changes, double threshold) =>
     [
-        .. changes.Where(c => c.Drop > threshold).Select(c =>
+        .. changes.Where(c => c.DroppedBeyond(threshold)).Select(c =>
             $"warning: {c.Task} {c.Metric} dropped {Fmt(c.Before)} -> {Fmt(c.After)} " +
             (c.HigherIsBetter ? $"({c.Drop:F3} points" : $"(+{c.Drop:P1}") + $", threshold {threshold}): the tuned model lost general skill; " +
             "lower the learning rate or the number of steps, mix general data in, or use LoRA with a smaller rank"),

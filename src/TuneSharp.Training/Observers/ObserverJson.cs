@@ -116,7 +116,7 @@ static class ObserverJson
             Number(w, "after", c.After);
             Number(w, "after_stderr", c.AfterStderr);
             Number(w, "drop", c.Drop);
-            w.WriteBoolean("dropped", c.Drop > f.Threshold);
+            w.WriteBoolean("dropped", c.DroppedBeyond(f.Threshold));
             w.WriteEndObject();
         }
         w.WriteEndArray();

@@ -183,7 +183,7 @@ public sealed class ProgressObserver : ITrainingObserver
         {
             foreach (var c in f.Changes.Where(c => !c.Metric.StartsWith("acc_norm", StringComparison.Ordinal) || f.Changes.Count <= 6))
                 lines.Add($"  benchmark    {c.Task} {c.Metric.Split(',')[0]} {Fmt.Loss(c.Before)} -> {Fmt.Loss(c.After)}"
-                    + (c.AfterStderr is { } se ? $" (stderr {Fmt.Loss(se)})" : "") + (c.Drop > f.Threshold ? "  DROPPED" : ""));
+                    + (c.AfterStderr is { } se ? $" (stderr {Fmt.Loss(se)})" : "") + (c.DroppedBeyond(f.Threshold) ? "  DROPPED" : ""));
             foreach (string w in f.Warnings) lines.Add($"  {w}");
             if (f.ReportPath is { } r) lines.Add($"  forgetting   {r}");
         }

@@ -71,7 +71,7 @@ public sealed class ForgettingCheckTests
     public void Drops_BeyondTheThreshold_AreWarnings_InPointsForAccuracies_RelativeForPerplexities()
     {
         BenchmarkScores Scores(double acc, double ppl) => new(["t"], 10,
-            [new BenchmarkScore("arc_easy", "acc,none", acc, 0.05, true, 10), new BenchmarkScore("text", "word_perplexity,none", ppl, null, false, 3)]);
+            [new BenchmarkScore("arc_easy", "acc,none", acc, 0.01, true, 10), new BenchmarkScore("text", "word_perplexity,none", ppl, null, false, 3)]);
         var changes = ForgettingSummary.Compare(Scores(0.60, 20), Scores(0.55, 20.3));
         Assert.Equal(0.05, changes[0].Drop, 1e-12);
         Assert.Equal(0.015, changes[1].Drop, 1e-12);
@@ -79,6 +79,11 @@ public sealed class ForgettingCheckTests
         Assert.Contains("arc_easy acc,none dropped 0.6000 -> 0.5500", Assert.Single(warnings));
         Assert.Equal(2, ForgettingSummary.WarningsFor(ForgettingSummary.Compare(Scores(0.60, 20), Scores(0.50, 25)), 0.02).Count);
         Assert.Empty(ForgettingSummary.WarningsFor(ForgettingSummary.Compare(Scores(0.50, 25), Scores(0.60, 20)), 0.02)); // improved
+        // A 100-item accuracy moving by 0.05 with stderrs of 0.05 is noise, not forgetting: beyond the threshold, not flagged.
+        var noisy = new BenchmarkChange("arc_easy", "acc,none", 0.60, 0.05, 0.55, 0.05, true, 100);
+        Assert.True(noisy.Drop > 0.02);
+        Assert.False(noisy.DroppedBeyond(0.02));
+        Assert.True((noisy with { Before = 0.80 }).DroppedBeyond(0.02)); // 0.25 > 2 x 0.071
     }
 
     [Fact]

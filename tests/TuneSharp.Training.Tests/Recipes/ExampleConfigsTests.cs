@@ -24,7 +24,7 @@ public sealed class ExampleConfigsTests
         string path = Path.Combine(Fixtures.RepoRoot, "examples", name);
         var cfg = ConfigLoader.Load(path, [$"model.path={TrainHarness.ModelDir}", "train.max_steps=1", "train.epochs=null", "schedule.warmup_steps=null",
             $"output.dir={Path.Combine(h.Dir, "out")}", "logging.progress=none", "logging.tensorboard=false", "logging.plot=false",
-            "eval.max_batches=1", "eval.samples=[]"]);
+            "eval.max_batches=1", "eval.samples=[]", "eval.benchmark_limit=3"]); // the default forgetting check, on 3 items per task
         foreach (var d in cfg.Data.Datasets) Assert.True(File.Exists(d.Path), $"{name}: {d.Path} is not in the repository");
         var summary = h.Run(cfg);
         Assert.Equal(1, summary.Steps);
