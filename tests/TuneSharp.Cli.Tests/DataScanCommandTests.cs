@@ -57,7 +57,7 @@ public sealed class DataScanCommandTests
     public async Task AllowDomain_And_SkipRule_RemoveTheirFindings()
     {
         var (_, before, _) = await Run("data", "scan", Poisoned, "--json");
-        var (_, after, _) = await Run("data", "scan", Poisoned, "--format", "json", "--allow-domain", "cdn-metrics.io", "--skip-rule", "personal_data");
+        var (_, after, _) = await Run("data", "scan", Poisoned, "--json", "--allow-domain", "cdn-metrics.io", "--skip-rule", "personal_data");
         int Count(string json, Func<JsonNode, bool> pick) => JsonNode.Parse(json)!["findings"]!.AsArray().Count(f => pick(f!));
         Assert.True(Count(before, f => f["excerpt"]!.GetValue<string>().Contains("cdn-metrics.io") && f["rule"]!.GetValue<string>() == "untrusted_url") > 0);
         Assert.Equal(0, Count(after, f => f["excerpt"]!.GetValue<string>().Contains("cdn-metrics.io") && f["rule"]!.GetValue<string>() == "untrusted_url"));
