@@ -30,6 +30,9 @@ public sealed class GenerationTask(string name, Func<IReadOnlyList<GenDoc>> docs
     public Func<GenDoc, string> ShotText { get; init; } = d => d.Text + " " + d.Target;
     public IReadOnlyDictionary<string, object?> Definition { get; init; } = new Dictionary<string, object?>();
 
+    public IEnumerable<(string Id, string Text)> ItemTexts(int? limit) =>
+        docs().Take(limit ?? int.MaxValue).Select((d, i) => (i.ToString(System.Globalization.CultureInfo.InvariantCulture), d.Text + " " + d.Target));
+
     /// <summary>The response of every evaluated item, in order (after <see cref="Run"/>), for tests and logs.</summary>
     public IReadOnlyList<string> Responses { get; private set; } = [];
 

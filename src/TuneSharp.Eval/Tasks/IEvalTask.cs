@@ -5,6 +5,10 @@ public interface IEvalTask
 {
     string Name { get; }
     IReadOnlyList<TaskResult> Run(EvalSession session);
+
+    /// <summary>The text of each item the task evaluates (its question or context; a generation task adds the answer; the first
+    /// <paramref name="limit"/>), for the contamination check against training data. None by default.</summary>
+    IEnumerable<(string Id, string Text)> ItemTexts(int? limit) => [];
 }
 
 /// <summary>

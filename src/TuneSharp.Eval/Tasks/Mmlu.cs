@@ -50,6 +50,9 @@ public sealed class MmluGroup(string root) : IEvalTask
 {
     public string Name => "mmlu";
 
+    public IEnumerable<(string Id, string Text)> ItemTexts(int? limit) =>
+        Mmlu.Subjects(root).SelectMany(s => ((IEvalTask)Mmlu.Subject(root, s)).ItemTexts(limit).Select(t => ($"{s}/{t.Id}", t.Text)));
+
     public IReadOnlyList<TaskResult> Run(EvalSession session)
     {
         var subjects = Mmlu.Subjects(root).Select(s => Mmlu.Subject(root, s).Run(session)[0]).ToList();

@@ -31,6 +31,19 @@ public sealed class MultipleChoiceTask(string name, Func<IReadOnlyList<McDoc>> d
     /// <summary>For results' configs: where the data was read and the prompt in the harness's terms.</summary>
     public IReadOnlyDictionary<string, object?> Definition { get; init; } = new Dictionary<string, object?>();
 
+    public IEnumerable<(string Id, string Text)> ItemTexts(int? limit) =>
+        _docs.Value.Take(limit ?? int.MaxValue).Select((d, i) => (i.ToString(System.Globalization.CultureInfo.InvariantCulture), Unscaffolded(d.Query)));
+
+    /// <summary>The question without the prompt's "Question: " / "\nAnswer:" frame, which training copies of an item lack
+    /// (a short item is matched whole, so a frame word would hide it).</summary>
+    static string Unscaffolded(string query)
+    {
+        string q = query.Trim();
+        if (q.StartsWith("Question:", StringComparison.Ordinal)) q = q["Question:".Length..];
+        if (q.EndsWith("Answer:", StringComparison.Ordinal)) q = q[..^"Answer:".Length];
+        return q.Trim();
+    }
+
     public IReadOnlyList<TaskResult> Run(EvalSession session)
     {
         var (plan, total, k) = Plan(session);

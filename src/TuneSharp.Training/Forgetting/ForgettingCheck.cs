@@ -1,3 +1,4 @@
+using TuneSharp.Data.Contamination;
 using TuneSharp.Eval;
 using TuneSharp.Eval.Tasks;
 using TuneSharp.Inference;
@@ -50,6 +51,7 @@ public sealed class ForgettingCheck
         {
             var tasks = TaskRegistry.Resolve(specs, options);
             notes.Add($"forgetting check: {string.Join(", ", specs)} ({(eval.BenchmarkLimit is { } n ? $"first {n} items each" : "all items")}) before and after training");
+            foreach (string line in Contamination(cfg, tasks, ct)) notes.Add(line);
             return new ForgettingCheck(specs, tasks, options, runDirectory, eval.ForgettingThreshold);
         }
         catch (Exception e) when (e is IOException or ArgumentException or InvalidDataException)
@@ -58,6 +60,40 @@ public sealed class ForgettingCheck
             notes.Add($"forgetting check skipped: the default suite's data was not found ({e.Message}); set eval.benchmark_data or eval.benchmarks");
             return null;
         }
+    }
+
+    /// <summary>Items listed per task in the notes (all are counted).</summary>
+    const int ListedHits = 3;
+
+    /// <summary>
+    /// The 13-gram contamination check of the training data against the benchmark items the run will be scored on
+    /// (<see cref="ContaminationIndex"/>): one line per task with its contaminated items, the first few with the
+    /// training file:line where they occur. Scores on contaminated items overstate what the model knows.
+    /// </summary>
+    public static IReadOnlyList<string> Contamination(TrainConfig cfg, IReadOnlyList<IEvalTask> tasks, CancellationToken ct)
+    {
+        var items = tasks.SelectMany(t => t.ItemTexts(cfg.Eval.BenchmarkLimit).Select(i => new BenchmarkItem(t.Name, i.Id, i.Text))).ToList();
+        if (items.Count == 0) return [];
+        var index = new ContaminationIndex(items);
+        var specs = cfg.Data.Datasets.Select(d => DataSetup.ToDataSpec(d, cfg.Method.Pretrain.TextSplit))
+            .Where(s => File.Exists(s.Path) || Directory.Exists(s.Path));
+        int seen = 0;
+        foreach (var example in specs.SelectMany(s => Data.DatasetReader.Read(s, new List<Data.DataProblem>()))) // unreadable records: the data setup reports them
+        {
+            if (++seen % 1024 == 0) ct.ThrowIfCancellationRequested();
+            index.Observe(example);
+        }
+        var report = index.Report();
+        var lines = new List<string>();
+        foreach (var task in report.Tasks)
+        {
+            var hits = report.Hits.Where(h => h.Item.Task == task.Task).ToList();
+            lines.Add($"contamination ({report.N}-gram overlap with the training data): {task.Task} {task.Contaminated} of {task.Items} item(s)"
+                + (task.TooShort > 0 ? $" ({task.TooShort} too short to check)" : "")
+                + (hits.Count > 0 ? "; its scores overstate what the model knows" : ""));
+            lines.AddRange(hits.Take(ListedHits).Select(h => $"  {task.Task} item {h.Item.Id} at {string.Join(", ", h.Sources)}: \"{h.SharedText}\""));
+        }
+        return lines;
     }
 
     /// <summary>Scores the model as it is now (eval mode; the caller's mode is restored) and stores them at <paramref name="path"/>.</summary>

@@ -60,6 +60,17 @@ public sealed class ContaminationIndexTests
     }
 
     [Fact]
+    public void AShortItem_IsFoundInsideALongerText_AmongLongItems()
+    {
+        var index = new ContaminationIndex([
+            new BenchmarkItem("arc_easy", "3", "Question: Which characteristic describes the texture of a kitten's fur?"),
+            new BenchmarkItem("arc_easy", "7", Item),
+        ]);
+        index.Observe("Question: Which characteristic describes the texture of a kitten's fur?\nsoft", At);
+        Assert.Equal("3", index.Report().Hits.Single().Item.Id);
+    }
+
+    [Fact]
     public void Sources_AreListedOncePerLocation_UpToFive()
     {
         var index = new ContaminationIndex([new BenchmarkItem("t", "0", Item)]);

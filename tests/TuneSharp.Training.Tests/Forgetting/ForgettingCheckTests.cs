@@ -68,6 +68,26 @@ public sealed class ForgettingCheckTests
     }
 
     [Fact]
+    public void TrainingDataHoldingBenchmarkItems_IsReportedBeforeTraining_WithFileAndLine()
+    {
+        using var h = new TrainHarness();
+        string data = h.WriteChatData(16);
+        // Two real ARC-Easy questions (items 3 and 7 of the first 12) pasted into training conversations, lines 17 and 18.
+        var arc = File.ReadLines(Fixtures.Get("datasets/eval/arc-easy/arc_easy.jsonl")).Take(12).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        foreach (int i in new[] { 3, 7 })
+            File.AppendAllLines(data, [JsonSerializer.Serialize(new { messages = new object[] {
+                new { role = "user", content = arc[i].GetProperty("query").GetString() },
+                new { role = "assistant", content = arc[i].GetProperty("choices")[arc[i].GetProperty("gold").GetInt32()].GetString() } } })]);
+        var cfg = h.Config(h.Yaml("lora", data), [.. Benchmarks, "train.max_steps=1"]);
+        h.RunLogged(cfg);
+        var notes = TrainHarness.Records(cfg.Output.Dir, "start").Single().GetProperty("notes").EnumerateArray().Select(n => n.GetString()!).ToList();
+        Assert.True(notes.Contains("contamination (13-gram overlap with the training data): arc_easy 2 of 12 item(s) (1 too short to check); its scores overstate what the model knows"), string.Join("\n", notes));
+        Assert.Contains(notes, n => n.StartsWith("  arc_easy item 3 at ", StringComparison.Ordinal) && n.Contains(data + ":17"));
+        Assert.Contains(notes, n => n.StartsWith("  arc_easy item 7 at ", StringComparison.Ordinal) && n.Contains(data + ":18"));
+        Assert.Contains(notes, n => n.StartsWith("contamination (13-gram overlap with the training data): piqa 0 of 12", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void Drops_BeyondTheThreshold_AreWarnings_InPointsForAccuracies_RelativeForPerplexities()
     {
         BenchmarkScores Scores(double acc, double ppl) => new(["t"], 10,
