@@ -68,6 +68,18 @@ public sealed class CustomTaskTests(Stories stories) : IClassFixture<Stories>
         var withGrader = (GenerationTask)TaskRegistry.Resolve(Yaml("grader: length\n"), graded);
         var g = withGrader.Run(Session(graded))[0];
         Assert.Equal(withGrader.Responses.Average(s => s.Length > 0 ? 1.0 : 0.0), (double)g.Metrics["length,none"]);
+
+        // An OpenAI-shaped grader file from the graders library: string_check "ne" of the response against
+        // item.reference (the rendered doc_to_target), so each item scores 1 exactly when the answer is not the reference.
+        Write("differs.json", """{"type": "string_check", "name": "differs", "input": "{{ sample.output_text }}", "reference": "{{ item.reference }}", "operation": "ne"}""");
+        var openAi = (GenerationTask)TaskRegistry.Resolve(Yaml("grader: differs.json\n"), new EvalOptions { MaxGenTokens = 8 });
+        var o = openAi.Run(Session(new EvalOptions { MaxGenTokens = 8 }))[0];
+        string[] references = ["red", "a dog"];
+        Assert.Equal(openAi.Responses.Select((resp, i) => resp != references[i] ? 1.0 : 0.0).Average(), (double)o.Metrics["differs.json,none"]);
+        Write("broken.json", """{"type": "string_check", "name": "b", "input": "x", "reference": "y", "operation": "like!"}""");
+        var bad = Assert.Throws<InvalidDataException>(() => TaskRegistry.Resolve(Yaml("grader: broken.json\n"), new EvalOptions()));
+        Assert.Contains("broken.json", bad.Message);
+        Assert.Contains("operation", bad.Message);
     }
 
     sealed class LengthGrader : IAnswerGrader

@@ -35,7 +35,9 @@ public static class CustomTask
                 if (f.Grader is { } name)
                 {
                     var grader = graders.TryGetValue(name, out var g) ? g
-                        : throw new InvalidDataException($"{f.Path}: grader '{name}' is not registered (known: {string.Join(", ", graders.Keys)})");
+                        : name.EndsWith(".json", StringComparison.OrdinalIgnoreCase)
+                            ? OpenAiGraderAdapter.Load(Path.Combine(Path.GetDirectoryName(Path.GetFullPath(f.Path))!, name))
+                            : throw new InvalidDataException($"{f.Path}: grader '{name}' is not registered (known: {string.Join(", ", graders.Keys)}), and not a grader .json file");
                     scorer = new GenScorer(name, filterName, (response, doc) => grader.Grade(extract(response), doc.Target, doc.Fields));
                 }
                 else scorer = new GenScorer("exact_match", filterName,
