@@ -1,3 +1,4 @@
+using TuneSharp.Core.IO;
 using TuneSharp.Data.Contamination;
 using TuneSharp.Eval;
 using TuneSharp.Eval.Tasks;
@@ -121,14 +122,20 @@ public sealed class ForgettingCheck
     /// <summary>At the end: the tuned model's scores against the stored ones, the report files and the warnings.</summary>
     public ForgettingSummary After(TrainableModel model, double? evalLossBefore, double? evalLossAfter, Action<string>? progress = null)
     {
-        var before = BenchmarkScores.Load(BeforePath);
         var after = Measure(model, AfterPath, progress);
+        BenchmarkScores? before;
+        try { before = BenchmarkScores.Load(BeforePath); }
+        catch (InvalidDataException e)
+        {
+            // The run has trained and saved its outputs: a damaged file costs the comparison, not the run.
+            return new ForgettingSummary([], _threshold, [$"forgetting check: {e.Message}; only the scores after were written ({AfterPath})"], null, null);
+        }
         if (before is null || !before.SameSettings(after))
             return new ForgettingSummary([], _threshold,
                 [$"forgetting check: no scores of the model before training with these settings in {BeforePath}; only the scores after were written ({AfterPath})"], null, null);
         var changes = ForgettingSummary.Compare(before, after);
         var warnings = ForgettingSummary.WarningsFor(changes, _threshold);
-        ForgettingReport.WriteMarkdown(ReportPath, ForgettingReport.Markdown(changes, _threshold, warnings, evalLossBefore, evalLossAfter));
+        AtomicFile.WriteAllText(ReportPath, ForgettingReport.Markdown(changes, _threshold, warnings, evalLossBefore, evalLossAfter));
         bool chart = ForgettingReport.WriteChart(ChartPath, changes);
         return new ForgettingSummary(changes, _threshold, warnings, ReportPath, chart ? ChartPath : null);
     }

@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text;
-using TuneSharp.Core.IO;
 
 namespace TuneSharp.Training.Forgetting;
 
@@ -30,8 +29,6 @@ public static class ForgettingReport
         foreach (string w in warnings) b.AppendLine($"- {w}");
         return b.ToString();
     }
-
-    public static void WriteMarkdown(string path, string markdown) => AtomicFile.WriteAllText(path, markdown);
 
     /// <summary>Bars of the higher-is-better metrics (accuracies), before and after, with +/- 1 stderr; false when there
     /// is none to draw.</summary>

@@ -20,6 +20,12 @@ static class ObserverJson
         else w.WriteNull(name);
     }
 
+    static void Text(Utf8JsonWriter w, string name, string? value)
+    {
+        if (value is null) w.WriteNull(name);
+        else w.WriteString(name, value);
+    }
+
     public static void RunInfoFields(Utf8JsonWriter w, RunInfo i)
     {
         w.WriteString("output_dir", i.OutputDir);
@@ -123,8 +129,8 @@ static class ObserverJson
         w.WriteStartArray("warnings");
         foreach (string warning in f.Warnings) w.WriteStringValue(warning);
         w.WriteEndArray();
-        if (f.ReportPath is { } r) w.WriteString("report", r); else w.WriteNull("report");
-        if (f.ChartPath is { } c2) w.WriteString("chart", c2); else w.WriteNull("chart");
+        Text(w, "report", f.ReportPath);
+        Text(w, "chart", f.ChartPath);
         w.WriteEndObject();
     }
 }

@@ -162,6 +162,9 @@ public sealed class ProgressObserver : ITrainingObserver
         WriteLines(SummaryTable(summary));
     }
 
+    /// <summary>Benchmark metrics listed in the end summary (forgetting.md has all of them).</summary>
+    const int ShownBenchmarks = 12;
+
     /// <summary>The end summary: status, losses, tokens, time and memory against the estimates, samples.</summary>
     public static IReadOnlyList<string> SummaryTable(RunSummary s)
     {
@@ -181,9 +184,12 @@ public sealed class ProgressObserver : ITrainingObserver
             + (s.EstimatedPeakMemoryBytes is { } em ? $" (estimate {Fmt.Bytes(em)}, {Fmt.Delta(s.PeakMemoryBytes, em)})" : ""));
         if (s.Forgetting is { } f)
         {
-            foreach (var c in f.Changes.Where(c => !c.Metric.StartsWith("acc_norm", StringComparison.Ordinal) || f.Changes.Count <= 6))
+            // Flagged metrics first, then the others up to a screenful (mmlu alone has 57 subjects); all are in the report.
+            var shown = f.Changes.OrderByDescending(c => c.DroppedBeyond(f.Threshold)).Take(ShownBenchmarks).ToList();
+            foreach (var c in shown)
                 lines.Add($"  benchmark    {c.Task} {c.Metric.Split(',')[0]} {Fmt.Loss(c.Before)} -> {Fmt.Loss(c.After)}"
                     + (c.AfterStderr is { } se ? $" (stderr {Fmt.Loss(se)})" : "") + (c.DroppedBeyond(f.Threshold) ? "  DROPPED" : ""));
+            if (f.Changes.Count > shown.Count) lines.Add($"  benchmark    ... and {f.Changes.Count - shown.Count} more metrics in the report");
             foreach (string w in f.Warnings) lines.Add($"  {w}");
             if (f.ReportPath is { } r) lines.Add($"  forgetting   {r}");
         }

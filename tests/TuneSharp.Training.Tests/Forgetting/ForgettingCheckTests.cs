@@ -4,6 +4,7 @@ using TuneSharp.Inference;
 using TuneSharp.Testing;
 using TuneSharp.Training.Config;
 using TuneSharp.Training.Forgetting;
+using TuneSharp.Training.Tests.Observers;
 using TuneSharp.Training.Tests.Recipes;
 using Xunit;
 
@@ -85,6 +86,40 @@ public sealed class ForgettingCheckTests
         Assert.Contains(notes, n => n.StartsWith("  arc_easy item 3 at ", StringComparison.Ordinal) && n.Contains(data + ":17"));
         Assert.Contains(notes, n => n.StartsWith("  arc_easy item 7 at ", StringComparison.Ordinal) && n.Contains(data + ":18"));
         Assert.Contains(notes, n => n.StartsWith("contamination (13-gram overlap with the training data): piqa 0 of 12", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void DamagedScoresFromBeforeTheRun_CostTheComparison_NotTheRun()
+    {
+        using var h = new TrainHarness();
+        var cfg = h.Config(h.Yaml("lora", h.WriteChatData(16)), [.. Benchmarks, "train.max_steps=4", "output.save_every_steps=2"]);
+        Assert.Equal("interrupted", h.RunLogged(cfg, stopAt: 2).Status);
+        string before = Path.Combine(cfg.Output.Dir, "benchmarks_before.json");
+        File.WriteAllText(before, "{\"tasks\": [\"arc_easy\"], \"sco"); // cut short, as by a full disk elsewhere
+        var summary = h.RunLogged(cfg);
+        Assert.Equal("completed", summary.Status);
+        Assert.True(File.Exists(Path.Combine(cfg.Output.Dir, "adapter", "adapter_model.safetensors")));
+        var f = summary.Forgetting!;
+        Assert.Empty(f.Changes);
+        Assert.Contains(before, Assert.Single(f.Warnings));
+        Assert.True(File.Exists(Path.Combine(cfg.Output.Dir, "benchmarks_after.json")));
+        Assert.False(File.Exists(Path.Combine(cfg.Output.Dir, "forgetting.md")));
+    }
+
+    [Fact]
+    public void TheConsoleSummary_ListsFlaggedMetricsFirst_AndAtMostAScreenful()
+    {
+        var changes = Enumerable.Range(0, 20).Select(i => new BenchmarkChange($"mmlu_s{i}", "acc,none", 0.5, 0.01, i == 17 ? 0.3 : 0.5, 0.01, true, 100)).ToList();
+        var lines = TuneSharp.Training.Observers.ProgressObserver.SummaryTable(ObserverTestData.Summary() with
+        {
+            Forgetting = new ForgettingSummary(changes, 0.02, ForgettingSummary.WarningsFor(changes, 0.02), "forgetting.md", null),
+        });
+        var benchmarks = lines.Where(l => l.StartsWith("  benchmark", StringComparison.Ordinal)).ToList();
+        Assert.Equal(13, benchmarks.Count);
+        Assert.StartsWith("  benchmark    mmlu_s17 acc 0.5000 -> 0.3000", benchmarks[0]);
+        Assert.EndsWith("DROPPED", benchmarks[0]);
+        Assert.Equal("  benchmark    ... and 8 more metrics in the report", benchmarks[^1]);
+        Assert.Contains(lines, l => l.Contains("warning: mmlu_s17 acc,none dropped"));
     }
 
     [Fact]
