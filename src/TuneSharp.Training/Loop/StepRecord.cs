@@ -22,6 +22,27 @@ public sealed class StepRecord(ITrainingObserver observers, RunCadence cadence, 
     /// <param name="elapsedSeconds">Wall time of the whole run so far (resumed runs included).</param>
     /// <param name="stopRequested">Read after the step is observed (an observer may ask to stop).</param>
     /// <param name="evaluate">The recipe's held-out evaluation at a step (IsBest is set here).</param>
+    /// <summary>
+    /// The loop every recipe runs: one optimizer step per iteration until <paramref name="totalSteps"/>, an early stop
+    /// or an interruption. <paramref name="step"/> takes the step number and its micro-batches (from the plan) and
+    /// returns the driver's result; each step is then recorded by <see cref="After"/>. Returns the state after the last step.
+    /// </summary>
+    public TrainerState Loop(TrainerState state, long totalSteps, System.Diagnostics.Stopwatch runClock, Func<bool> stopRequested,
+        Func<long, IReadOnlyList<TrainBatch>, StepResult> step, Func<long, EvalMetrics> evaluate, CancellationToken ct)
+    {
+        double elapsedBefore = state.ElapsedSeconds;
+        while (state.Step < totalSteps && Status == RunStatus.Completed)
+        {
+            ct.ThrowIfCancellationRequested();
+            var stepClock = System.Diagnostics.Stopwatch.StartNew();
+            var batches = plan.StepBatches(state.Step);
+            var result = step(state.Step, batches);
+            state = After(state, result, batches, batches.Sum(b => (long)b.TrainedTokens), stepClock.Elapsed.TotalSeconds,
+                elapsedBefore + runClock.Elapsed.TotalSeconds, stopRequested, evaluate);
+        }
+        return state;
+    }
+
     public TrainerState After(TrainerState state, StepResult result, IReadOnlyList<TrainBatch> batches, long trainedTokens,
         double stepSeconds, double elapsedSeconds, Func<bool> stopRequested, Func<long, EvalMetrics> evaluate)
     {

@@ -66,18 +66,12 @@ public static class KtoRecipe
         model.Model.train();
         var record = new StepRecord(run.Observers, cadence, plan,
             new CheckpointTarget(run.Directory.Path, model, optimizer, run.Options.ResolvedYaml, identity, cfg.Output.KeepLast));
-        double elapsedBefore = state.ElapsedSeconds;
-        while (state.Step < totalSteps && record.Status == RunStatus.Completed)
+        state = record.Loop(state, totalSteps, clock, () => run.StopRequested, (step, batches) =>
         {
-            ct.ThrowIfCancellationRequested();
-            var stepClock = Stopwatch.StartNew();
-            var batches = plan.StepBatches(state.Step);
-            double kl = objective.Kl(model.Model, batches);
-            var result = driver.Step(state.Step, batches, KtoObjective.Completions, b => objective.Loss(model.Model, b, kl));
-            result = result with { Metrics = KtoObjective.WithMargins(result.Metrics) };
-            state = record.After(state, result, batches, batches.Sum(b => (long)b.TrainedTokens), stepClock.Elapsed.TotalSeconds,
-                elapsedBefore + clock.Elapsed.TotalSeconds, () => run.StopRequested, step => Eval(heldOut, model, step, best: false, b => Alone(b, "eval_")));
-        }
+            double kl = objective.Kl(model.Model, batches); // one KL estimate per step, shared by its micro-batches
+            var result = driver.Step(step, batches, KtoObjective.Completions, b => objective.Loss(model.Model, b, kl));
+            return result with { Metrics = KtoObjective.WithMargins(result.Metrics) };
+        }, step => Eval(heldOut, model, step, best: false, b => Alone(b, "eval_")), ct);
 
         // ---- after: outputs, held-out metrics and samples of the trained model
         model.Model.eval();

@@ -58,16 +58,9 @@ public static class NextTokenRecipe
         model.Model.train();
         var record = new StepRecord(run.Observers, cadence, plan,
             new CheckpointTarget(run.Directory.Path, model, optimizer, run.Options.ResolvedYaml, identity, cfg.Output.KeepLast));
-        double elapsedBefore = state.ElapsedSeconds;
-        while (state.Step < totalSteps && record.Status == RunStatus.Completed)
-        {
-            ct.ThrowIfCancellationRequested();
-            var stepClock = Stopwatch.StartNew();
-            var batches = plan.StepBatches(state.Step);
-            var result = driver.Step(state.Step, batches, b => b.TrainedTokens, b => NextTokenLoss(model, b));
-            state = record.After(state, result, batches, result.Units, stepClock.Elapsed.TotalSeconds, elapsedBefore + clock.Elapsed.TotalSeconds,
-                () => run.StopRequested, step => Evaluate(model, heldOut, step, best: false)!);
-        }
+        state = record.Loop(state, totalSteps, clock, () => run.StopRequested,
+            (step, batches) => driver.Step(step, batches, b => b.TrainedTokens, b => NextTokenLoss(model, b)),
+            step => Evaluate(model, heldOut, step, best: false)!, ct);
 
         // ---- after: outputs, held-out loss and samples of the trained model
         model.Model.eval();

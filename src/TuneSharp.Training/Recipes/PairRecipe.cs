@@ -67,16 +67,9 @@ public static class PairRecipe
         model.Model.train();
         var record = new StepRecord(run.Observers, cadence, plan,
             new CheckpointTarget(run.Directory.Path, model, optimizer, run.Options.ResolvedYaml, identity, cfg.Output.KeepLast));
-        double elapsedBefore = state.ElapsedSeconds;
-        while (state.Step < totalSteps && record.Status == RunStatus.Completed)
-        {
-            ct.ThrowIfCancellationRequested();
-            var stepClock = Stopwatch.StartNew();
-            var batches = plan.StepBatches(state.Step);
-            var result = driver.Step(state.Step, batches, PairScores.Pairs, b => objective.Loss(model.Model, b));
-            state = record.After(state, result, batches, batches.Sum(b => (long)b.TrainedTokens), stepClock.Elapsed.TotalSeconds,
-                elapsedBefore + clock.Elapsed.TotalSeconds, () => run.StopRequested, step => Eval(heldOut, objective, model, step, best: false));
-        }
+        state = record.Loop(state, totalSteps, clock, () => run.StopRequested,
+            (step, batches) => driver.Step(step, batches, PairScores.Pairs, b => objective.Loss(model.Model, b)),
+            step => Eval(heldOut, objective, model, step, best: false), ct);
 
         // ---- after: outputs, held-out metrics and samples of the trained model
         model.Model.eval();
